@@ -1,0 +1,223 @@
+"""The one place that turns an instance into a CP-SAT model. No I/O, no solving.
+
+Variables: one boolean per eligible (case, provider) pair (plus locked pairs); an `open`
+boolean per optional provider with a fixed cost; an excess-hours integer per provider
+billed by the hour above its included hours; per family, a `uses` boolean per provider
+and a count of extra providers. Every auxiliary variable is defined by an equality
+(`max`), so a feasible solution's values are exactly the spec's formulas, not just
+bounds on them.
+
+All coefficients are integers in the `Arrays` money and hour units.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from solver.arrays import NO, Arrays
+from solver.instance import KINDS
+
+TERMS = ("cost", "relation", "continuity", "family", "kind", "unassigned")
+
+
+@dataclass
+class Term:
+    """A part of the objective: value = solver value of `expr` + `constant` (money units)."""
+
+    expr: cp_model.LinearExprT = 0
+    constant: int = 0
+
+    def value(self, solver: cp_model.CpSolver) -> int:
+        return int(solver.value(self.expr)) + self.constant
+
+
+@dataclass
+class AllocationModel:
+    arrays: Arrays
+    model: cp_model.CpModel
+    x: list[cp_model.IntVar]  # one per pair of `arrays`
+    terms: dict[str, Term]
+    provider_cost: list[Term]
+    objective: cp_model.LinearExprT
+    # Auxiliary variables with the pairs that define them (to hint them from x).
+    opened: list[tuple[cp_model.IntVar, np.ndarray]] = field(default_factory=list)
+    excess: list[tuple[cp_model.IntVar, np.ndarray, int]] = field(default_factory=list)
+    uses: list[tuple[cp_model.IntVar, np.ndarray]] = field(default_factory=list)
+    extra: list[tuple[cp_model.IntVar, list[np.ndarray]]] = field(default_factory=list)
+
+    def assignment(self, solver: cp_model.CpSolver) -> np.ndarray:
+        """Provider index per active case, or NO."""
+        chosen = np.array([solver.boolean_value(v) for v in self.x], bool)
+        out = np.full(self.arrays.n_cases, NO, int)
+        out[self.arrays.pair_case[chosen]] = self.arrays.pair_provider[chosen]
+        return out
+
+    def set_hint(self, assign: np.ndarray) -> None:
+        """Hint every variable with the values the assignment `assign` gives it."""
+        a = self.arrays
+        xv = (assign[a.pair_case] == a.pair_provider).astype(int)
+        self.model.clear_hints()
+        for var, value in zip(self.x, xv.tolist(), strict=True):
+            self.model.add_hint(var, value)
+        for var, idx in self.opened:
+            self.model.add_hint(var, int(xv[idx].any()))
+        for var, idx, included in self.excess:
+            self.model.add_hint(var, max(0, int(a.pair_load[idx] @ xv[idx]) - included))
+        for var, idx in self.uses:
+            self.model.add_hint(var, int(xv[idx].any()))
+        for var, groups in self.extra:
+            self.model.add_hint(var, max(0, sum(int(xv[g].any()) for g in groups) - 1))
+
+
+def _groups(keys: np.ndarray, n: int) -> list[np.ndarray]:
+    """Pair indices grouped by key 0..n-1 (stable order)."""
+    order = np.argsort(keys, kind="stable")
+    bounds = np.searchsorted(keys[order], np.arange(n + 1))
+    return [order[bounds[k] : bounds[k + 1]] for k in range(n)]
+
+
+def _sum(xs: list[cp_model.IntVar], idx: np.ndarray, coeffs: np.ndarray | None = None):
+    variables = [xs[k] for k in idx.tolist()]
+    if coeffs is None:
+        return cp_model.LinearExpr.sum(variables)
+    return cp_model.LinearExpr.weighted_sum(variables, coeffs.tolist())
+
+
+def build_model(a: Arrays) -> AllocationModel:
+    m = cp_model.CpModel()
+    x = [m.new_bool_var(f"x{k}") for k in range(len(a.pair_case))]
+    by_case = _groups(a.pair_case, a.n_cases)
+    by_provider = _groups(a.pair_provider, a.n_providers)
+    am = AllocationModel(a, m, x, {}, [], 0)
+    _add_placement(am, by_case)
+    _add_capacity(am, by_provider)
+    _add_provider_costs(am, by_provider)
+    _add_budgets(am)
+    _add_penalties(am)
+    am.objective = cp_model.LinearExpr.sum([t.expr for t in am.terms.values()])
+    m.minimize(am.objective)
+    return am
+
+
+def _add_placement(am: AllocationModel, by_case: list[np.ndarray]) -> None:
+    """Each active case at most one provider; a locked case exactly at its lock."""
+    for j, idx in enumerate(by_case):
+        if am.arrays.case_lock[j] != NO:
+            am.model.add(am.x[int(idx[0])] == 1)  # a locked case has its one pair only
+        elif len(idx) > 1:
+            am.model.add_at_most_one(am.x[k] for k in idx.tolist())
+
+
+def _add_capacity(am: AllocationModel, by_provider: list[np.ndarray]) -> None:
+    a = am.arrays
+    for i, idx in enumerate(by_provider):
+        if a.pair_load[idx].sum() > a.capacity[i]:
+            am.model.add(_sum(am.x, idx, a.pair_load[idx]) <= int(a.capacity[i]))
+        if a.max_cases[i] != NO and len(idx) > a.max_cases[i]:
+            am.model.add(_sum(am.x, idx) <= int(a.max_cases[i]))
+
+
+def _add_provider_costs(am: AllocationModel, by_provider: list[np.ndarray]) -> None:
+    """cost_i = fixed (if kept open) + hourly price x hours above included + offers."""
+    a, m = am.arrays, am.model
+    for i, idx in enumerate(by_provider):
+        parts: list = []
+        constant = 0
+        if a.fixed[i] > 0 and not a.optional[i]:
+            constant = int(a.fixed[i])
+        elif a.fixed[i] > 0 and len(idx):
+            is_open = m.new_bool_var(f"open{i}")
+            for k in idx.tolist():
+                m.add_implication(am.x[k], is_open)
+            m.add_bool_or([am.x[k] for k in idx.tolist()]).only_enforce_if(is_open)
+            am.opened.append((is_open, idx))
+            parts.append(int(a.fixed[i]) * is_open)
+        billed = idx[~a.pair_offer[idx]]
+        most = int(a.pair_load[billed].sum())
+        if a.hour_price[i] > 0 and most > a.included[i]:
+            hours = _sum(am.x, billed, a.pair_load[billed])
+            if a.included[i] > 0:
+                above = m.new_int_var(0, most - int(a.included[i]), f"excess{i}")
+                m.add_max_equality(above, [hours - int(a.included[i]), 0])
+                am.excess.append((above, billed, int(a.included[i])))
+                hours = above
+            parts.append(int(a.hour_price[i]) * hours)
+        offered = idx[a.pair_offer[idx]]
+        if len(offered):
+            parts.append(_sum(am.x, offered, a.pair_offer_cost[offered]))
+        am.provider_cost.append(Term(cp_model.LinearExpr.sum(parts), constant))
+    am.terms["cost"] = Term(
+        cp_model.LinearExpr.sum([t.expr for t in am.provider_cost]),
+        sum(t.constant for t in am.provider_cost),
+    )
+
+
+def _add_budgets(am: AllocationModel) -> None:
+    a = am.arrays
+    for b in a.instance.budgets:
+        counted = [
+            i
+            for i, p in enumerate(a.instance.providers)
+            if p.kind in b.kinds or p.id in b.providers
+        ]
+        cap = math.floor(b.max_annual_cost * a.money_scale)  # costs are whole units
+        terms = [am.provider_cost[i] for i in counted]
+        constant = sum(t.constant for t in terms)
+        am.model.add(cp_model.LinearExpr.sum([t.expr for t in terms]) <= int(cap) - constant)
+
+
+def _add_penalties(am: AllocationModel) -> None:
+    a, m, w = am.arrays, am.model, am.arrays.instance.weights
+    s = a.money_scale
+    everything = np.arange(len(a.pair_case))
+
+    rel = int(w.relation_per_level * s)
+    given = everything[a.pair_level > 0]
+    am.terms["relation"] = Term(
+        -_sum(am.x, given, rel * a.pair_level[given]) if rel else 0,
+        rel * int(a.case_max_level.sum()),
+    )
+
+    cont = int(w.continuity * s)
+    kept = everything[a.pair_provider == a.case_current[a.pair_case]]
+    am.terms["continuity"] = Term(
+        -cont * _sum(am.x, kept) if cont else 0,
+        cont * int((a.case_current != NO).sum()),
+    )
+
+    fam = int(w.family_split * s)
+    splits = []
+    if fam:
+        family_pairs = everything[a.case_family[a.pair_case] != NO]
+        for f, idx in enumerate(_groups(a.case_family[a.pair_case[family_pairs]], a.n_families)):
+            idx = family_pairs[idx]
+            groups = [g for g in _groups(a.pair_provider[idx], a.n_providers) if len(g)]
+            groups = [idx[g] for g in groups]
+            if len(groups) < 2:
+                continue
+            uses = []
+            for g in groups:
+                if len(g) == 1:
+                    uses.append(am.x[int(g[0])])
+                    continue
+                u = m.new_bool_var(f"uses{f}")
+                m.add_max_equality(u, [am.x[k] for k in g.tolist()])
+                am.uses.append((u, g))
+                uses.append(u)
+            extra = m.new_int_var(0, len(uses) - 1, f"split{f}")
+            m.add_max_equality(extra, [cp_model.LinearExpr.sum(uses) - 1, 0])
+            am.extra.append((extra, groups))
+            splits.append(extra)
+    am.terms["family"] = Term(fam * cp_model.LinearExpr.sum(splits) if splits else 0, 0)
+
+    per_kind = np.array([int(w.kind_penalty.get(k, 0) * s) for k in KINDS], np.int64)
+    coeff = per_kind[a.kind_index[a.pair_provider]]
+    charged = everything[coeff > 0]
+    am.terms["kind"] = Term(_sum(am.x, charged, coeff[charged]) if len(charged) else 0, 0)
+
+    miss = int(w.unassigned * s)
+    am.terms["unassigned"] = Term(-miss * _sum(am.x, everything) if miss else 0, miss * a.n_cases)

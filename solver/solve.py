@@ -1,0 +1,183 @@
+"""Solve an instance: derive arrays, build the model, hint it, run CP-SAT, read the result."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from solver.arrays import NO, Arrays, derive
+from solver.conflicts import lock_conflicts
+from solver.heuristic import greedy
+from solver.instance import Instance
+from solver.model import AllocationModel, build_model
+from solver.reasons import unassigned_reasons
+from solver.result import PENALTIES, ProviderLoad, Result
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """How to run CP-SAT.
+
+    time_limit: wall-clock seconds for the search (model building not included).
+    workers: CP-SAT search workers; default the machine's cores.
+    seed: random seed. Results are the same for the same seed and worker count.
+    hint: start CP-SAT from the greedy allocation.
+    log: print CP-SAT's search log.
+    """
+
+    time_limit: float = 60.0
+    workers: int = max(1, os.cpu_count() or 1)
+    seed: int = 0
+    hint: bool = True
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if not (self.time_limit > 0 and math.isfinite(self.time_limit)):
+            raise ValueError("time_limit must be a positive number of seconds")
+        if self.workers < 1:
+            raise ValueError("workers must be at least 1")
+
+
+def solve(instance: Instance, params: SolveParams | None = None) -> Result:
+    params = params or SolveParams()
+    closing = sum(1 for c in instance.cases if not c.active)
+    started = time.perf_counter()
+    arrays = derive(instance)
+    conflicts = lock_conflicts(arrays)
+    if conflicts:
+        return Result(
+            instance=instance.name,
+            status="infeasible",
+            conflicts=conflicts,
+            closing_cases=closing,
+            build_seconds=time.perf_counter() - started,
+            params=asdict(params),
+        )
+    start = greedy(arrays) if params.hint else None
+    am = build_model(arrays)
+    if start is not None:
+        am.set_hint(start)
+    built = time.perf_counter()
+    proto = am.model.proto
+    size = {
+        "pairs": len(arrays.pair_case),
+        "variables": len(proto.variables),
+        "constraints": len(proto.constraints),
+    }
+    log.info("model built in %.3f s: %s", built - started, size)
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = params.time_limit
+    solver.parameters.num_workers = params.workers
+    solver.parameters.random_seed = params.seed
+    solver.parameters.log_search_progress = params.log
+    # Deterministic parallel search: same seed and workers, same allocation.
+    solver.parameters.interleave_search = True
+    code = solver.solve(am.model)
+    solve_seconds = time.perf_counter() - built
+
+    status = {
+        cp_model.OPTIMAL: "optimal",
+        cp_model.FEASIBLE: "feasible",
+        cp_model.INFEASIBLE: "infeasible",
+    }.get(code, "unknown")
+    result = Result(
+        instance=instance.name,
+        status=status,
+        closing_cases=closing,
+        build_seconds=built - started,
+        solve_seconds=solve_seconds,
+        model_size=size,
+        params=asdict(params),
+    )
+    if status == "infeasible":  # cannot happen when lock_conflicts is complete
+        result.conflicts = ["the locks, capacities and budgets cannot all hold together"]
+        return result
+    if status == "unknown":
+        if start is None:
+            return result
+        # CP-SAT found nothing better in time: report the feasible greedy start.
+        result.status = "feasible"
+        fixed = _fix_to(am, start)
+        code = fixed.solve(am.model)
+        assert code in (cp_model.OPTIMAL, cp_model.FEASIBLE), "greedy start is infeasible"
+        solver_with_values = fixed
+        bound = None
+    else:
+        solver_with_values = solver
+        bound = solver.best_objective_bound
+    _read(result, am, solver_with_values, bound)
+    return result
+
+
+def _fix_to(am: AllocationModel, assign: np.ndarray) -> cp_model.CpSolver:
+    a = am.arrays
+    for var, value in zip(am.x, (assign[a.pair_case] == a.pair_provider).tolist(), strict=True):
+        am.model.add(var == int(value))
+    fixed = cp_model.CpSolver()
+    fixed.parameters.num_workers = 1
+    fixed.parameters.max_time_in_seconds = 60
+    return fixed
+
+
+def _read(result: Result, am: AllocationModel, solver: cp_model.CpSolver, bound) -> None:
+    """Fill the result from the solver's values; all money exact, from the model's terms."""
+    a: Arrays = am.arrays
+    inst = a.instance
+    values = {name: term.value(solver) for name, term in am.terms.items()}
+    objective_units = sum(values.values())
+    constants = sum(t.constant for t in am.terms.values())
+    assert objective_units == int(solver.value(am.objective)) + constants, "terms disagree"
+
+    result.objective = a.money(objective_units)
+    result.total_cost = a.money(values["cost"])
+    result.penalties = {name: a.money(values[name]) for name in PENALTIES}
+    if result.status == "optimal":
+        result.bound = result.objective
+    elif bound is not None and math.isfinite(bound):
+        result.bound = a.money(math.ceil(bound - 1e-6) + constants)
+
+    assign = am.assignment(solver)
+    chosen = assign[a.pair_case] == a.pair_provider
+    for k in np.flatnonzero(chosen).tolist():
+        j, i = int(a.pair_case[k]), int(a.pair_provider[k])
+        level = int(a.pair_level[k])
+        result.assignments.append(
+            {
+                "case": a.case_ids[j],
+                "provider": a.provider_ids[i],
+                "hours": float(a.hours(int(a.pair_load[k]))),
+                "offer": bool(a.pair_offer[k]),
+                "relation_level": level,
+                "locked": bool(a.case_lock[j] != NO),
+            }
+        )
+    reasons = unassigned_reasons(a, assign, proven=result.status == "optimal")
+    result.unassigned = [
+        {"case": a.case_ids[j], "reason": reasons[a.case_ids[j]]}
+        for j in np.flatnonzero(assign == NO).tolist()
+    ]
+    load = np.bincount(a.pair_provider[chosen], a.pair_load[chosen], a.n_providers)
+    count = np.bincount(a.pair_provider[chosen], minlength=a.n_providers)
+    for i, p in enumerate(inst.providers):
+        result.providers.append(
+            ProviderLoad(
+                id=p.id,
+                name=p.display_name,
+                kind=p.kind,
+                cases=int(count[i]),
+                hours=a.hours(int(load[i])),
+                capacity_hours=Fraction(p.capacity_hours),
+                max_cases=p.max_cases,
+                annual_cost=a.money(am.provider_cost[i].value(solver)),
+            )
+        )
