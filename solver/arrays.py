@@ -49,6 +49,12 @@ class Arrays:
     hour_price: np.ndarray  # money units per hour unit above included hours
     fixed: np.ndarray  # money units
     optional: np.ndarray  # bool
+    # budgets: counted providers and caps (money units, rounded down: costs are whole units)
+    budget_members: list[np.ndarray]
+    budget_cap: np.ndarray
+    # weights in money units: relation_per_level, continuity, family_split, unassigned
+    weight: dict[str, int]
+    pair_kind_penalty: np.ndarray  # money units per pair
     # scales
     hour_unit: Fraction  # hours per unit
     money_scale: int  # units per DKK
@@ -142,6 +148,14 @@ def derive(inst: Instance) -> Arrays:
     for f, members in enumerate(shared):
         case_family[members] = f
 
+    kind_index = np.array([KINDS.index(p.kind) for p in providers], int)
+    per_kind = units([Fraction(w.kind_penalty.get(k, 0)) for k in KINDS])
+    members = [
+        np.array(
+            [i for i, p in enumerate(providers) if p.kind in b.kinds or p.id in b.providers], int
+        )
+        for b in inst.budgets
+    ]
     return Arrays(
         instance=inst,
         provider_ids=[p.id for p in providers],
@@ -158,13 +172,22 @@ def derive(inst: Instance) -> Arrays:
         case_max_level=relation.max(axis=1, initial=0),
         case_family=case_family,
         n_families=len(shared),
-        kind_index=np.array([KINDS.index(p.kind) for p in providers], int),
+        kind_index=kind_index,
         capacity=np.array([_cents(p.capacity_hours) // g for p in providers], np.int64),
         max_cases=np.array([NO if p.max_cases is None else p.max_cases for p in providers]),
         included=included_c // g,
         hour_price=units(hour_price),
         fixed=units([Fraction(p.fixed_cost) for p in providers]),
         optional=np.array([p.optional for p in providers], bool),
+        budget_members=members,
+        budget_cap=np.array(
+            [math.floor(b.max_annual_cost * scale) for b in inst.budgets], np.int64
+        ),
+        weight={
+            name: int(getattr(w, name) * scale)
+            for name in ("relation_per_level", "continuity", "family_split", "unassigned")
+        },
+        pair_kind_penalty=per_kind[kind_index[pair_provider]],
         hour_unit=hour_unit,
         money_scale=scale,
     )

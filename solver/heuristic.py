@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from solver.arrays import NO, Arrays
-from solver.instance import KINDS
 
 
 class Tracker:
@@ -18,42 +17,29 @@ class Tracker:
 
     def __init__(self, a: Arrays):
         self.a = a
-        inst, s = a.instance, a.money_scale
         self.assign = np.full(a.n_cases, NO, int)
         self.pair_of = np.full(a.n_cases, NO, int)
         self.load = np.zeros(a.n_providers, np.int64)
         self.count = np.zeros(a.n_providers, np.int64)
         self.billed = np.zeros(a.n_providers, np.int64)
         self.cost = np.where(a.optional, 0, a.fixed).astype(np.int64)
-        self.members = [
-            np.array(
-                [
-                    i
-                    for i, p in enumerate(inst.providers)
-                    if p.kind in b.kinds or p.id in b.providers
-                ],
-                int,
-            )
-            for b in inst.budgets
-        ]
-        self.budget_of = [[] for _ in range(a.n_providers)]
-        for n, members in enumerate(self.members):
+        self.budget_of: list[list[int]] = [[] for _ in range(a.n_providers)]
+        for n, members in enumerate(a.budget_members):
             for i in members.tolist():
                 self.budget_of[i].append(n)
-        self.caps = np.array([int(b.max_annual_cost * s // 1) for b in inst.budgets], np.int64)
-        self.spent = np.array([self.cost[m].sum() for m in self.members], np.int64)
+        self.caps = a.budget_cap
+        self.spent = np.array([self.cost[m].sum() for m in a.budget_members], np.int64)
         self.family_at: dict[tuple[int, int], int] = {}
         self.family_placed = np.zeros(max(a.n_families, 1), np.int64)
-        w = inst.weights
-        per_kind = np.array([int(w.kind_penalty.get(k, 0) * s) for k in KINDS], np.int64)
+        w = a.weight
         # Objective change of placing each pair, leaving out cost and family terms.
         self.pair_gain = (
-            per_kind[a.kind_index[a.pair_provider]]
-            - int(w.relation_per_level * s) * a.pair_level
-            - int(w.continuity * s) * (a.pair_provider == a.case_current[a.pair_case])
-            - int(w.unassigned * s)
+            a.pair_kind_penalty
+            - w["relation_per_level"] * a.pair_level
+            - w["continuity"] * (a.pair_provider == a.case_current[a.pair_case])
+            - w["unassigned"]
         )
-        self.family_split = int(w.family_split * s)
+        self.family_split = w["family_split"]
 
     def _cost_change(self, k: int, sign: int) -> int:
         a, i = self.a, int(self.a.pair_provider[k])

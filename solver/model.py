@@ -12,14 +12,12 @@ All coefficients are integers in the `Arrays` money and hour units.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from solver.arrays import NO, Arrays
-from solver.instance import KINDS
 
 TERMS = ("cost", "relation", "continuity", "family", "kind", "unassigned")
 
@@ -157,39 +155,31 @@ def _add_provider_costs(am: AllocationModel, by_provider: list[np.ndarray]) -> N
 
 
 def _add_budgets(am: AllocationModel) -> None:
-    a = am.arrays
-    for b in a.instance.budgets:
-        counted = [
-            i
-            for i, p in enumerate(a.instance.providers)
-            if p.kind in b.kinds or p.id in b.providers
-        ]
-        cap = math.floor(b.max_annual_cost * a.money_scale)  # costs are whole units
-        terms = [am.provider_cost[i] for i in counted]
+    for members, cap in zip(am.arrays.budget_members, am.arrays.budget_cap.tolist(), strict=True):
+        terms = [am.provider_cost[i] for i in members.tolist()]
         constant = sum(t.constant for t in terms)
-        am.model.add(cp_model.LinearExpr.sum([t.expr for t in terms]) <= int(cap) - constant)
+        am.model.add(cp_model.LinearExpr.sum([t.expr for t in terms]) <= cap - constant)
 
 
 def _add_penalties(am: AllocationModel) -> None:
-    a, m, w = am.arrays, am.model, am.arrays.instance.weights
-    s = a.money_scale
+    a, m, w = am.arrays, am.model, am.arrays.weight
     everything = np.arange(len(a.pair_case))
 
-    rel = int(w.relation_per_level * s)
+    rel = w["relation_per_level"]
     given = everything[a.pair_level > 0]
     am.terms["relation"] = Term(
         -_sum(am.x, given, rel * a.pair_level[given]) if rel else 0,
         rel * int(a.case_max_level.sum()),
     )
 
-    cont = int(w.continuity * s)
+    cont = w["continuity"]
     kept = everything[a.pair_provider == a.case_current[a.pair_case]]
     am.terms["continuity"] = Term(
         -cont * _sum(am.x, kept) if cont else 0,
         cont * int((a.case_current != NO).sum()),
     )
 
-    fam = int(w.family_split * s)
+    fam = w["family_split"]
     splits = []
     if fam:
         family_pairs = everything[a.case_family[a.pair_case] != NO]
@@ -214,10 +204,9 @@ def _add_penalties(am: AllocationModel) -> None:
             splits.append(extra)
     am.terms["family"] = Term(fam * cp_model.LinearExpr.sum(splits) if splits else 0, 0)
 
-    per_kind = np.array([int(w.kind_penalty.get(k, 0) * s) for k in KINDS], np.int64)
-    coeff = per_kind[a.kind_index[a.pair_provider]]
+    coeff = a.pair_kind_penalty
     charged = everything[coeff > 0]
     am.terms["kind"] = Term(_sum(am.x, charged, coeff[charged]) if len(charged) else 0, 0)
 
-    miss = int(w.unassigned * s)
+    miss = w["unassigned"]
     am.terms["unassigned"] = Term(-miss * _sum(am.x, everything) if miss else 0, miss * a.n_cases)
