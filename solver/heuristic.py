@@ -156,6 +156,49 @@ def greedy(a: Arrays, max_passes: int = 5) -> np.ndarray:
             if k != NO:
                 st.apply(k, +1)
             improved |= moved
+        improved |= _ejections(st, pairs_of)
         if not improved:
             break
     return st.assign.copy()
+
+
+def _best_place(st: Tracker, pairs: np.ndarray, skip: int) -> tuple[int, int]:
+    """Cheapest (objective change, pair) for an unplaced case, unassigned = (0, NO)."""
+    return min(
+        [(st.add_delta(k), k) for k in pairs.tolist() if k != skip and st.fits(k)],
+        default=(0, NO),
+    )
+
+
+def _ejections(st: Tracker, pairs_of: list[np.ndarray], max_cases_tried: int = 200) -> bool:
+    """Place an unassigned case where it does not fit by moving one case out of its way.
+
+    The moved case goes to its best other provider or becomes unassigned; a move is made
+    only when the two changes together lower the objective.
+    """
+    a = st.a
+    improved = False
+    waiting = np.flatnonzero((st.assign == NO) & (a.case_lock == NO)).tolist()
+    for j in waiting[:max_cases_tried]:
+        best = (0, NO, NO, NO)
+        for k in pairs_of[j].tolist():
+            i = int(a.pair_provider[k])
+            for j2 in np.flatnonzero((st.assign == i) & (a.case_lock == NO)).tolist():
+                k2 = int(st.pair_of[j2])
+                st.apply(k2, -1)
+                if st.fits(k):
+                    change = st.add_delta(k) - st.add_delta(k2)
+                    st.apply(k, +1)
+                    alt, k3 = _best_place(st, pairs_of[j2], skip=k2)
+                    st.apply(k, -1)
+                    if change + alt < best[0]:
+                        best = (change + alt, k, k2, k3)
+                st.apply(k2, +1)
+        _, k, k2, k3 = best
+        if k != NO:
+            st.apply(k2, -1)
+            st.apply(k, +1)
+            if k3 != NO:
+                st.apply(k3, +1)
+            improved = True
+    return improved

@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     Strict,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -56,9 +57,15 @@ def _to_decimal(value: object) -> Decimal:
     return number
 
 
-Number = Annotated[Decimal, BeforeValidator(_to_decimal)]
-NonNegative = Annotated[Number, Field(ge=0)]
-Positive = Annotated[Number, Field(gt=0)]
+def _number(schema: dict[str, object]) -> object:
+    return WithJsonSchema({"type": "number", "multipleOf": 0.01, **schema})
+
+
+Number = Annotated[Decimal, BeforeValidator(_to_decimal), _number({})]
+NonNegative = Annotated[Decimal, BeforeValidator(_to_decimal), Field(ge=0), _number({"minimum": 0})]
+Positive = Annotated[
+    Decimal, BeforeValidator(_to_decimal), Field(gt=0), _number({"exclusiveMinimum": 0})
+]
 # Lax mode would turn "3" into 3 and "yes" into True: ints, bools and strings are strict.
 Int = Annotated[int, Strict()]
 Count = Annotated[Int, Field(ge=0)]

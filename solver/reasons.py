@@ -22,10 +22,11 @@ def no_provider_reason(case: Case, providers: tuple[Provider, ...]) -> str:
             word = "competence" if len(missing) == 1 else "competences"
             return f"no provider has {word} {_quoted(missing)}"
         return f"no provider has all of the competences {_quoted(list(case.needs))}"
-    qual = ""
+    qual, has = "", ""
     if case.needs:
         word = "competence" if len(case.needs) == 1 else "competences"
         qual = f" with {word} {_quoted(list(case.needs))}"
+        has = f" has {word} {_quoted(list(case.needs))} for"
     pool = [
         p
         for p in pool
@@ -33,7 +34,7 @@ def no_provider_reason(case: Case, providers: tuple[Provider, ...]) -> str:
         and (p.max_age is None or case.age <= p.max_age)
     ]
     if not pool:
-        return f"no provider{qual} serves age {case.age}"
+        return f"no provider{has or ' serves'} age {case.age}"
     qual += f" for age {case.age}"
     pool = [p for p in pool if not p.districts or case.district in p.districts]
     if not pool:
@@ -80,8 +81,9 @@ def unassigned_reasons(a: Arrays, assign: np.ndarray, proven: bool) -> dict[str,
         if delta >= 0:
             unassigned = float(inst.weights.unassigned)
             out[case.id] = (
-                f"cheaper to leave unassigned: the best eligible provider ({pid}) would "
-                f"cost more than the unassigned penalty of {unassigned:,.0f} DKK".replace(",", " ")
+                f"placing it costs more than leaving it: at the best eligible provider ({pid}) "
+                f"its cost and penalties come to at least the unassigned penalty of "
+                f"{unassigned:,.0f} DKK".replace(",", " ")
             )
         elif proven:
             out[case.id] = f"other placements use the room it would need at {pid}"

@@ -1,0 +1,158 @@
+"""Command line: a thin layer over the `solver` package.
+
+Exit codes: 0 done; 1 unexpected error; 2 invalid input or usage; 3 no feasible allocation
+(proven); 4 `check` found violations, or `solve` found no allocation in the time limit.
+Errors are one line each on stderr, never a traceback (set ALLOCATE_DEBUG=1 to see one).
+Nothing is written at --out unless the command succeeds, and files are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from solver import InstanceError, Instance, SolveParams, load_instance, solve
+from solver.io import dump_json, parse_json, write_atomic
+
+EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NOT_PASSED = 0, 1, 2, 3, 4
+
+
+def _out_path(value: str | None) -> Path | None:
+    """Refuse an --out whose folder is missing before any work is done."""
+    if value is None or value == "-":
+        return None
+    path = Path(value)
+    if path.is_dir():
+        raise click.BadParameter(f"{value} is a folder", param_hint="--out")
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"folder {path.parent} does not exist", param_hint="--out")
+    return path
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="contact-allocation")
+def cli() -> None:
+    """Allocate contact-person cases to providers at least cost (see README.md)."""
+
+
+@cli.command("solve")
+@click.argument("instance", type=click.Path(dir_okay=False))
+@click.option("--out", "out", metavar="FILE", help="Allocation JSON; '-' for stdout. "
+              "Default: <instance>-allocation.json in the current folder.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              show_default=True, help="Seconds of search.")
+@click.option("--workers", type=click.IntRange(min=1), default=SolveParams.workers,
+              show_default="the machine's cores", help="CP-SAT search workers.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Random seed; the same seed and workers give the same allocation.")
+@click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
+@click.option("--log", "log_search", is_flag=True, help="Print CP-SAT's search log.")
+def solve_cmd(instance, out, time_limit, workers, seed, quiet, log_search) -> int:
+    """Solve INSTANCE, print a summary and write the allocation JSON."""
+    target = _out_path(out) if out is not None else Path(f"{Path(instance).stem}-allocation.json")
+    inst = load_instance(instance)
+    params = SolveParams(time_limit=time_limit, workers=workers, seed=seed, log=log_search)
+    result = solve(inst, params)
+    to_stdout = out == "-"
+    if not quiet:
+        click.echo(result.summary(), err=to_stdout)
+    if result.status == "infeasible":
+        click.echo("error: no feasible allocation: " + "; ".join(result.conflicts), err=True)
+        return EXIT_INFEASIBLE
+    if result.objective is None:
+        click.echo("error: no allocation found within the time limit", err=True)
+        return EXIT_NOT_PASSED
+    document = dump_json(result.to_dict())
+    if to_stdout:
+        click.echo(document, nl=False)
+    else:
+        write_atomic(target, document)
+        if not quiet:
+            click.echo(f"\nwrote {target}")
+    return EXIT_OK
+
+
+@cli.command("check")
+@click.argument("instance", type=click.Path(dir_okay=False))
+@click.argument("allocation", type=click.Path(dir_okay=False))
+def check_cmd(instance, allocation) -> int:
+    """Recompute ALLOCATION from the spec's formulas and list every broken rule."""
+    from solver.checker import check
+
+    inst = load_instance(instance)
+    document = _load_allocation(allocation)
+    report = check(inst, document)
+    ev = report.evaluation
+    if ev is not None:
+        click.echo(f"recomputed objective {float(ev.objective):,.2f} DKK".replace(",", " "))
+    if report.ok:
+        click.echo("ok: the allocation keeps every rule and its figures match")
+        return EXIT_OK
+    for line in report.violations:
+        click.echo(f"violation: {line}")
+    click.echo(f"error: {len(report.violations)} violation(s)", err=True)
+    return EXIT_NOT_PASSED
+
+
+def _load_allocation(path: str) -> dict:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstanceError([f"{path}: cannot be read ({exc.__class__.__name__})"]) from None
+    document = parse_json(text, source=path)
+    if not isinstance(document, dict):
+        raise InstanceError([f"{path}: an allocation must be a JSON object"])
+    return document
+
+
+@cli.command("validate")
+@click.argument("instance", type=click.Path(dir_okay=False))
+def validate_cmd(instance) -> int:
+    """Check INSTANCE against the format; list every problem."""
+    inst = load_instance(instance)
+    active = sum(c.active for c in inst.cases)
+    click.echo(
+        f"valid: {inst.name}: {len(inst.providers)} providers, {len(inst.cases)} cases "
+        f"({active} active, {len(inst.cases) - active} closing), {len(inst.offers)} offers, "
+        f"{len(inst.budgets)} budgets"
+    )
+    return EXIT_OK
+
+
+@cli.command("schema")
+def schema_cmd() -> int:
+    """Print the JSON Schema of the instance format."""
+    click.echo(json.dumps(Instance.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI with one-line errors and the documented exit codes."""
+    try:
+        code = cli.main(args=argv, prog_name="allocate", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        code = EXIT_INPUT if exc.exit_code == 2 else exc.exit_code
+    except click.Abort:
+        click.echo("error: aborted", err=True)
+        code = EXIT_ERROR
+    except InstanceError as exc:
+        for line in exc.lines:
+            click.echo(f"error: {line}", err=True)
+        code = EXIT_INPUT
+    except Exception as exc:  # noqa: BLE001 - the promise is: no traceback
+        if os.environ.get("ALLOCATE_DEBUG"):
+            raise
+        click.echo(f"error: unexpected {exc.__class__.__name__}: {exc}", err=True)
+        code = EXIT_ERROR
+    sys.exit(code or 0)
+
+
+if __name__ == "__main__":
+    main()
