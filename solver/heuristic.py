@@ -113,6 +113,29 @@ class Tracker:
         return st
 
 
+def evaluate(a: Arrays, assign: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """Exact cost per provider and objective terms (money units) of an allocation."""
+    st = Tracker.of(a, assign)
+    w = a.weight
+    placed = assign != NO
+    rows = np.flatnonzero(placed)
+    ks = st.pair_of[rows]
+    family = 0
+    for f in range(a.n_families):
+        members = (a.case_family == f) & placed
+        family += max(0, len(np.unique(assign[members])) - 1)
+    terms = {
+        "cost": int(st.cost.sum()),
+        "relation": w["relation_per_level"] * int(a.case_max_level.sum() - a.pair_level[ks].sum()),
+        "continuity": w["continuity"]
+        * int(((a.case_current != NO) & (assign != a.case_current)).sum()),
+        "family": w["family_split"] * family,
+        "kind": int(a.pair_kind_penalty[ks].sum()),
+        "unassigned": w["unassigned"] * int((~placed).sum()),
+    }
+    return st.cost.copy(), terms
+
+
 def greedy(a: Arrays, max_passes: int = 5) -> np.ndarray:
     """Provider index per active case (NO = unassigned): a feasible allocation."""
     st = Tracker(a)

@@ -41,30 +41,49 @@ def load_instance(path: str | os.PathLike[str]) -> Instance:
     return parse_instance(text, source=str(path))
 
 
+_REPEATED = "\x00repeated"  # marks keys seen twice in one object, found after parsing
+
+
 def parse_json(text: str, source: str = "input") -> Any:
-    """JSON with exact decimals; refuses repeated keys and NaN/Infinity literals."""
+    """JSON with exact decimals. Repeated keys are refused, naming record and field.
+
+    NaN and Infinity literals parse as non-finite decimals, which validation then refuses
+    for the field they stand in.
+    """
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: dict[str, Any] = {}
         for key, value in items:
             if key in seen:
-                where = seen.get("id") or seen.get("name")
-                owner = f"object with id {where}" if isinstance(where, str) else "an object"
-                raise InstanceError([f"{source}: {owner}: field '{key}' appears twice"])
+                seen.setdefault(_REPEATED, []).append(key)
             seen[key] = value
         return seen
 
-    def constant(name: str) -> Any:
-        raise InstanceError([f"{source}: {name} is not a number this format accepts"])
-
     try:
-        return json.loads(
-            text, object_pairs_hook=pairs, parse_float=Decimal, parse_constant=constant
+        document = json.loads(
+            text, object_pairs_hook=pairs, parse_float=Decimal, parse_constant=Decimal
         )
     except json.JSONDecodeError as exc:
         raise InstanceError(
             [f"{source}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"]
         ) from None
+    repeated: list[str] = []
+
+    def walk(node: Any, loc: list[object]) -> None:
+        if isinstance(node, dict):
+            for key in node.pop(_REPEATED, []):
+                record, rest = record_name(document, loc)
+                repeated.append(f"{record}: {field_name([*rest, key])} appears twice")
+            for key, value in node.items():
+                walk(value, [*loc, key])
+        elif isinstance(node, list):
+            for n, value in enumerate(node):
+                walk(value, [*loc, n])
+
+    walk(document, [])
+    if repeated:
+        raise InstanceError(repeated)
+    return document
 
 
 def parse_instance(text: str, source: str = "input") -> Instance:

@@ -3,9 +3,11 @@
 Variables: one boolean per eligible (case, provider) pair (plus locked pairs); an `open`
 boolean per optional provider with a fixed cost; an excess-hours integer per provider
 billed by the hour above its included hours; per family, a `uses` boolean per provider
-and a count of extra providers. Every auxiliary variable is defined by an equality
-(`max`), so a feasible solution's values are exactly the spec's formulas, not just
-bounds on them.
+and a count of extra providers. Auxiliary variables are bounded from below only
+(`open >= x`, `excess >= hours - included`, ...): the objective and the budgets push them
+down, which keeps the model linear and its LP relaxation tight. At an optimum they equal
+the spec's formulas; a result is always re-evaluated from the assignment itself
+(`heuristic.evaluate`), so a feasible solution never reports more than it costs.
 
 All coefficients are integers in the `Arrays` money and hour units.
 """
@@ -24,13 +26,10 @@ TERMS = ("cost", "relation", "continuity", "family", "kind", "unassigned")
 
 @dataclass
 class Term:
-    """A part of the objective: value = solver value of `expr` + `constant` (money units)."""
+    """A part of the objective: `expr` + `constant`, in money units."""
 
     expr: cp_model.LinearExprT = 0
     constant: int = 0
-
-    def value(self, solver: cp_model.CpSolver) -> int:
-        return int(solver.value(self.expr)) + self.constant
 
 
 @dataclass
@@ -131,7 +130,6 @@ def _add_provider_costs(am: AllocationModel, by_provider: list[np.ndarray]) -> N
             is_open = m.new_bool_var(f"open{i}")
             for k in idx.tolist():
                 m.add_implication(am.x[k], is_open)
-            m.add_bool_or([am.x[k] for k in idx.tolist()]).only_enforce_if(is_open)
             am.opened.append((is_open, idx))
             parts.append(int(a.fixed[i]) * is_open)
         billed = idx[~a.pair_offer[idx]]
@@ -140,7 +138,7 @@ def _add_provider_costs(am: AllocationModel, by_provider: list[np.ndarray]) -> N
             hours = _sum(am.x, billed, a.pair_load[billed])
             if a.included[i] > 0:
                 above = m.new_int_var(0, most - int(a.included[i]), f"excess{i}")
-                m.add_max_equality(above, [hours - int(a.included[i]), 0])
+                m.add(above >= hours - int(a.included[i]))
                 am.excess.append((above, billed, int(a.included[i])))
                 hours = above
             parts.append(int(a.hour_price[i]) * hours)
@@ -195,11 +193,12 @@ def _add_penalties(am: AllocationModel) -> None:
                     uses.append(am.x[int(g[0])])
                     continue
                 u = m.new_bool_var(f"uses{f}")
-                m.add_max_equality(u, [am.x[k] for k in g.tolist()])
+                for k in g.tolist():
+                    m.add_implication(am.x[k], u)
                 am.uses.append((u, g))
                 uses.append(u)
             extra = m.new_int_var(0, len(uses) - 1, f"split{f}")
-            m.add_max_equality(extra, [cp_model.LinearExpr.sum(uses) - 1, 0])
+            m.add(extra >= cp_model.LinearExpr.sum(uses) - 1)
             am.extra.append((extra, groups))
             splits.append(extra)
     am.terms["family"] = Term(fam * cp_model.LinearExpr.sum(splits) if splits else 0, 0)

@@ -14,7 +14,7 @@ from ortools.sat.python import cp_model
 
 from solver.arrays import NO, Arrays, derive
 from solver.conflicts import lock_conflicts
-from solver.heuristic import greedy
+from solver.heuristic import evaluate, greedy
 from solver.instance import Instance
 from solver.model import AllocationModel, build_model
 from solver.reasons import unassigned_reasons
@@ -130,13 +130,18 @@ def _fix_to(am: AllocationModel, assign: np.ndarray) -> cp_model.CpSolver:
 
 
 def _read(result: Result, am: AllocationModel, solver: cp_model.CpSolver, bound) -> None:
-    """Fill the result from the solver's values; all money exact, from the model's terms."""
+    """Fill the result from the solver's assignment, every figure re-evaluated exactly."""
     a: Arrays = am.arrays
     inst = a.instance
-    values = {name: term.value(solver) for name, term in am.terms.items()}
+    assign = am.assignment(solver)
+    provider_cost, values = evaluate(a, assign)
     objective_units = sum(values.values())
     constants = sum(t.constant for t in am.terms.values())
-    assert objective_units == int(solver.value(am.objective)) + constants, "terms disagree"
+    model_units = int(solver.value(am.objective)) + constants
+    # The model's auxiliaries are bounded from below only: never less than the truth.
+    assert objective_units <= model_units, "model objective below the allocation's value"
+    if result.status == "optimal":
+        assert objective_units == model_units, "optimum differs from the allocation's value"
 
     result.objective = a.money(objective_units)
     result.total_cost = a.money(values["cost"])
@@ -144,9 +149,8 @@ def _read(result: Result, am: AllocationModel, solver: cp_model.CpSolver, bound)
     if result.status == "optimal":
         result.bound = result.objective
     elif bound is not None and math.isfinite(bound):
-        result.bound = a.money(math.ceil(bound - 1e-6) + constants)
+        result.bound = min(result.objective, a.money(math.ceil(bound - 1e-6) + constants))
 
-    assign = am.assignment(solver)
     chosen = assign[a.pair_case] == a.pair_provider
     for k in np.flatnonzero(chosen).tolist():
         j, i = int(a.pair_case[k]), int(a.pair_provider[k])
@@ -178,6 +182,6 @@ def _read(result: Result, am: AllocationModel, solver: cp_model.CpSolver, bound)
                 hours=a.hours(int(load[i])),
                 capacity_hours=Fraction(p.capacity_hours),
                 max_cases=p.max_cases,
-                annual_cost=a.money(am.provider_cost[i].value(solver)),
+                annual_cost=a.money(int(provider_cost[i])),
             )
         )
