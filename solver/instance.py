@@ -10,7 +10,7 @@ problem is `solver.io`'s job.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -27,14 +27,6 @@ from solver.errors import InstanceError
 from solver.privacy import cpr_problems
 
 FORMAT = "allocation-instance/1"
-KINDS = (
-    "club",
-    "family_house",
-    "internal_corps",
-    "internal_purchase",
-    "external",
-    "labour_market",
-)
 Kind = Literal[
     "club",
     "family_house",
@@ -43,6 +35,7 @@ Kind = Literal[
     "external",
     "labour_market",
 ]
+KINDS: tuple[str, ...] = get_args(Kind)
 
 
 def _to_decimal(value: object) -> Decimal:
