@@ -47,15 +47,18 @@ def lock_conflicts(a: Arrays) -> list[str]:
         ids = [a.case_ids[j] for j in cases]
         ks = [lock_pair[j] for j in cases]
         load = int(a.pair_load[ks].sum())
-        verb = "is" if len(ids) == 1 else "are"
-        who = f"case {ids[0]}" if len(ids) == 1 else f"cases {_names(ids)}"
+        one = len(ids) == 1
+        who = f"case {ids[0]} is" if one else f"cases {_names(ids)} are"
         if load > a.capacity[i]:
+            capacity = Fraction(a.instance.providers[i].capacity_hours)
             out.append(
-                f"{who} {verb} locked to {pid} and need {_fmt_hours(a.hours(load))}; "
-                f"{pid} has {_fmt_hours(a.hours(int(a.capacity[i])))}"
+                f"{who} locked to {pid} and need{'s' if one else ''} "
+                f"{_fmt_hours(a.hours(load))}; {pid} has {_fmt_hours(capacity)}"
             )
         if a.max_cases[i] != NO and len(ids) > a.max_cases[i]:
-            out.append(f"{who} {verb} locked to {pid}; {pid} takes at most {a.max_cases[i]} cases")
+            limit = int(a.max_cases[i])
+            cases_word = "case" if limit == 1 else "cases"
+            out.append(f"{who} locked to {pid}; {pid} takes at most {limit} {cases_word}")
         billed = sum(int(a.pair_load[k]) for k in ks if not a.pair_offer[k])
         cost[i] = (
             int(a.fixed[i])

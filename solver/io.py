@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from solver.errors import InstanceError, field_name, record_name
 from solver.instance import KINDS, Budget, Case, Instance, Offer, Provider, Weights
+from solver.privacy import cpr_message, looks_like_cpr
 
 _MODELS: dict[str, type[BaseModel]] = {
     "instance": Instance,
@@ -72,6 +73,9 @@ def parse_json(text: str, source: str = "input") -> Any:
     def walk(node: Any, loc: list[object]) -> None:
         if isinstance(node, dict):
             for key in node.pop(_REPEATED, []):
+                if looks_like_cpr(key):
+                    repeated.append(cpr_message(document, loc, "a key"))
+                    continue
                 record, rest = record_name(document, loc)
                 repeated.append(f"{record}: {field_name([*rest, key])} appears twice")
             for key, value in node.items():
@@ -103,7 +107,12 @@ def validate_instance(raw: dict[str, Any]) -> Instance:
 
 def _error_lines(raw: object, exc: ValidationError) -> list[str]:
     lines: list[str] = []
-    for err in exc.errors():
+    errors = exc.errors()
+    inner_locs = [tuple(e["loc"]) for e in errors if e["type"] != "too_short"]
+    for err in errors:
+        loc = tuple(err["loc"])
+        if err["type"] == "too_short" and any(x[: len(loc)] == loc for x in inner_locs):
+            continue  # a list whose every item is invalid: its items' lines say why
         inner = err.get("ctx", {}).get("error")
         if isinstance(inner, InstanceError):
             lines.extend(inner.lines)

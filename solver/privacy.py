@@ -34,19 +34,20 @@ def cpr_problems(raw: object) -> list[str]:
         if isinstance(node, dict):
             for key, value in node.items():
                 if isinstance(key, str) and looks_like_cpr(key):
-                    found.append(_message(raw, loc, "a key"))
+                    found.append(cpr_message(raw, loc, "a key"))
                 walk(value, [*loc, "<key>" if looks_like_cpr(str(key)) else key])
         elif isinstance(node, list | tuple):
             for n, value in enumerate(node):
                 walk(value, [*loc, n])
         elif isinstance(node, str) and looks_like_cpr(node):
-            found.append(_message(raw, loc, "a value"))
+            found.append(cpr_message(raw, loc, "a value"))
 
     walk(raw, [])
     return found
 
 
-def _message(raw: object, loc: list[object], what: str) -> str:
+def cpr_message(raw: object, loc: list[object], what: str) -> str:
+    """Where a CPR-like value was found, without the value."""
     record, rest = record_name(raw, loc)
     return (
         f"{record}: {field_name(rest)} holds {what} that looks like a CPR number "

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 
 from solver.arrays import NO, Arrays
 from solver.heuristic import Tracker
 from solver.instance import Case, Provider
+
+
+def _dkk(value: Decimal) -> str:
+    text = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+    return text.replace(",", " ") + " DKK"
 
 
 def _quoted(items: list[str]) -> str:
@@ -71,7 +78,8 @@ def unassigned_reasons(a: Arrays, assign: np.ndarray, proven: bool) -> dict[str,
                 out[case.id] = "capacity of every eligible provider is used"
             else:
                 detail = "; ".join(
-                    f"{a.provider_ids[int(a.pair_provider[k])]}: {why.replace('_', ' ')}"
+                    f"{a.provider_ids[int(a.pair_provider[k])]}: "
+                    + ("max cases" if why == "max_cases" else why)
                     for k, why in blocked.items()
                 )
                 out[case.id] = f"every eligible provider is full or over budget ({detail})"
@@ -79,11 +87,10 @@ def unassigned_reasons(a: Arrays, assign: np.ndarray, proven: bool) -> dict[str,
         delta, k = min((st.add_delta(k), k) for k in open_pairs)
         pid = a.provider_ids[int(a.pair_provider[k])]
         if delta >= 0:
-            unassigned = float(inst.weights.unassigned)
             out[case.id] = (
                 f"placing it costs more than leaving it: at the best eligible provider ({pid}) "
-                f"its cost and penalties come to at least the unassigned penalty of "
-                f"{unassigned:,.0f} DKK".replace(",", " ")
+                "its cost and penalties come to at least the unassigned penalty of "
+                f"{_dkk(inst.weights.unassigned)}"
             )
         elif proven:
             out[case.id] = f"other placements use the room it would need at {pid}"

@@ -278,7 +278,7 @@ def test_locks_over_capacity():
 
 def test_lock_over_capacity_single_case():
     inst = make([provider("a", capacity=D("1.5"))], [locked("L1", "a", hours=D("2.5"))])
-    assert_infeasible(inst, ["case L1 is locked to a and need 2.5 h/week; a has 1.5 h/week"])
+    assert_infeasible(inst, ["case L1 is locked to a and needs 2.5 h/week; a has 1.5 h/week"])
 
 
 def test_locks_over_capacity_names_the_true_capacity():
@@ -313,8 +313,8 @@ def test_locks_over_capacity_and_max_cases_both_reported():
         inst,
         [
             "cases L1, L2 are locked to a and need 4 h/week; a has 2 h/week",
-            "cases L1, L2 are locked to a; a takes at most 1 cases",
-            "case L3 is locked to b and need 2 h/week; b has 0 h/week",
+            "cases L1, L2 are locked to a; a takes at most 1 case",
+            "case L3 is locked to b and needs 2 h/week; b has 0 h/week",
         ],
     )
 
