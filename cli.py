@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from solver import InstanceError, Instance, SolveParams, load_instance, solve
+from solver import Instance, InstanceError, SolveParams, load_instance, solve
 from solver.io import dump_json, parse_json, write_atomic
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NOT_PASSED = 0, 1, 2, 3, 4
@@ -41,14 +41,34 @@ def cli() -> None:
 
 @cli.command("solve")
 @click.argument("instance", type=click.Path(dir_okay=False))
-@click.option("--out", "out", metavar="FILE", help="Allocation JSON; '-' for stdout. "
-              "Default: <instance>-allocation.json in the current folder.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=60.0,
-              show_default=True, help="Seconds of search.")
-@click.option("--workers", type=click.IntRange(min=1), default=SolveParams.workers,
-              show_default="the machine's cores", help="CP-SAT search workers.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Random seed; the same seed and workers give the same allocation.")
+@click.option(
+    "--out",
+    "out",
+    metavar="FILE",
+    help="Allocation JSON; '-' for stdout. "
+    "Default: <instance>-allocation.json in the current folder.",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds of search.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=SolveParams.workers,
+    show_default="the machine's cores",
+    help="CP-SAT search workers.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Random seed; the same seed and workers give the same allocation.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
 @click.option("--log", "log_search", is_flag=True, help="Print CP-SAT's search log.")
 def solve_cmd(instance, out, time_limit, workers, seed, quiet, log_search) -> int:
