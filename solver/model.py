@@ -44,6 +44,10 @@ class AllocationModel:
     opened: list[tuple[cp_model.IntVar, np.ndarray]] = field(default_factory=list)
     excess: list[tuple[cp_model.IntVar, np.ndarray, int]] = field(default_factory=list)
     uses: list[tuple[cp_model.IntVar, np.ndarray]] = field(default_factory=list)
+    # With `build_model(..., switches=True)`: one literal per hard rule that can clash
+    # (`lock:<case>`, `capacity:<provider>`, `max_cases:<provider>`, `budget:<n>`),
+    # each rule enforced only when its literal is true (assumptions for clash reports).
+    switches: dict[str, cp_model.IntVar] | None = None
     extra: list[tuple[cp_model.IntVar, list[np.ndarray]]] = field(default_factory=list)
 
     def assignment(self, solver: cp_model.CpSolver) -> np.ndarray:
@@ -84,12 +88,12 @@ def _sum(xs: list[cp_model.IntVar], idx: np.ndarray, coeffs: np.ndarray | None =
     return cp_model.LinearExpr.weighted_sum(variables, coeffs.tolist())
 
 
-def build_model(a: Arrays) -> AllocationModel:
+def build_model(a: Arrays, switches: bool = False) -> AllocationModel:
     m = cp_model.CpModel()
     x = [m.new_bool_var(f"x{k}") for k in range(len(a.pair_case))]
     by_case = _groups(a.pair_case, a.n_cases)
     by_provider = _groups(a.pair_provider, a.n_providers)
-    am = AllocationModel(a, m, x, {}, [], 0)
+    am = AllocationModel(a, m, x, {}, [], 0, switches={} if switches else None)
     _add_placement(am, by_case)
     _add_capacity(am, by_provider)
     _add_provider_costs(am, by_provider)
@@ -100,11 +104,19 @@ def build_model(a: Arrays) -> AllocationModel:
     return am
 
 
+def _hard(am: AllocationModel, constraint: cp_model.Constraint, rule: str) -> None:
+    """A rule that may clash: switchable when the model is built with switches."""
+    if am.switches is not None:
+        am.switches[rule] = am.model.new_bool_var(rule)
+        constraint.only_enforce_if(am.switches[rule])
+
+
 def _add_placement(am: AllocationModel, by_case: list[np.ndarray]) -> None:
     """Each active case at most one provider; a locked case exactly at its lock."""
+    a = am.arrays
     for j, idx in enumerate(by_case):
-        if am.arrays.case_lock[j] != NO:
-            am.model.add(am.x[int(idx[0])] == 1)  # a locked case has its one pair only
+        if a.case_lock[j] != NO:  # a locked case has its one pair only
+            _hard(am, am.model.add(am.x[int(idx[0])] == 1), f"lock:{a.case_ids[j]}")
         elif len(idx) > 1:
             am.model.add_at_most_one(am.x[k] for k in idx.tolist())
 
@@ -112,10 +124,13 @@ def _add_placement(am: AllocationModel, by_case: list[np.ndarray]) -> None:
 def _add_capacity(am: AllocationModel, by_provider: list[np.ndarray]) -> None:
     a = am.arrays
     for i, idx in enumerate(by_provider):
+        pid = a.provider_ids[i]
         if a.pair_load[idx].sum() > a.capacity[i]:
-            am.model.add(_sum(am.x, idx, a.pair_load[idx]) <= int(a.capacity[i]))
+            load = _sum(am.x, idx, a.pair_load[idx])
+            _hard(am, am.model.add(load <= int(a.capacity[i])), f"capacity:{pid}")
         if a.max_cases[i] != NO and len(idx) > a.max_cases[i]:
-            am.model.add(_sum(am.x, idx) <= int(a.max_cases[i]))
+            count = _sum(am.x, idx)
+            _hard(am, am.model.add(count <= int(a.max_cases[i])), f"max_cases:{pid}")
 
 
 def _add_provider_costs(am: AllocationModel, by_provider: list[np.ndarray]) -> None:
@@ -153,10 +168,11 @@ def _add_provider_costs(am: AllocationModel, by_provider: list[np.ndarray]) -> N
 
 
 def _add_budgets(am: AllocationModel) -> None:
-    for members, cap in zip(am.arrays.budget_members, am.arrays.budget_cap.tolist(), strict=True):
+    caps = am.arrays.budget_cap.tolist()
+    for n, (members, cap) in enumerate(zip(am.arrays.budget_members, caps, strict=True)):
         terms = [am.provider_cost[i] for i in members.tolist()]
-        constant = sum(t.constant for t in terms)
-        am.model.add(cp_model.LinearExpr.sum([t.expr for t in terms]) <= cap - constant)
+        spent = cp_model.LinearExpr.sum([t.expr for t in terms]) + sum(t.constant for t in terms)
+        _hard(am, am.model.add(spent <= cap), f"budget:{n}")
 
 
 def _add_penalties(am: AllocationModel) -> None:

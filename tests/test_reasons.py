@@ -273,7 +273,7 @@ def test_locks_over_capacity():
         [provider("a", capacity=4), provider("b")],
         [locked("L1", "a", hours=3), locked("L2", "a", hours=2), case("free")],
     )
-    assert_infeasible(inst, ["cases L1, L2 are locked to a and need 5 h/week; a has 4 h/week"])
+    assert_infeasible(inst, ["cases L1 and L2 are locked to a and need 5 h/week; a has 4 h/week"])
 
 
 def test_lock_over_capacity_single_case():
@@ -284,7 +284,7 @@ def test_lock_over_capacity_single_case():
 def test_locks_over_capacity_names_the_true_capacity():
     # The loads share the hour unit 2 h; the capacity of 3 h must still be reported as 3.
     inst = make([provider("a", capacity=3)], [locked("L1", "a"), locked("L2", "a")])
-    assert_infeasible(inst, ["cases L1, L2 are locked to a and need 4 h/week; a has 3 h/week"])
+    assert_infeasible(inst, ["cases L1 and L2 are locked to a and need 4 h/week; a has 3 h/week"])
 
 
 def test_locks_over_capacity_use_offer_hours():
@@ -293,7 +293,7 @@ def test_locks_over_capacity_use_offer_hours():
         [locked("L1", "a", hours=1), locked("L2", "a", hours=1)],
         offers=[{"case": "L1", "provider": "a", "annual_cost": 0, "hours_per_week": 5}],
     )
-    assert_infeasible(inst, ["cases L1, L2 are locked to a and need 6 h/week; a has 5 h/week"])
+    assert_infeasible(inst, ["cases L1 and L2 are locked to a and need 6 h/week; a has 5 h/week"])
 
 
 def test_locks_over_max_cases():
@@ -301,7 +301,7 @@ def test_locks_over_max_cases():
         [provider("a", max_cases=2)],
         [locked("L1", "a"), locked("L2", "a"), locked("L3", "a")],
     )
-    assert_infeasible(inst, ["cases L1, L2, L3 are locked to a; a takes at most 2 cases"])
+    assert_infeasible(inst, ["cases L1, L2 and L3 are locked to a; a takes at most 2 cases"])
 
 
 def test_locks_over_capacity_and_max_cases_both_reported():
@@ -312,8 +312,8 @@ def test_locks_over_capacity_and_max_cases_both_reported():
     assert_infeasible(
         inst,
         [
-            "cases L1, L2 are locked to a and need 4 h/week; a has 2 h/week",
-            "cases L1, L2 are locked to a; a takes at most 1 case",
+            "cases L1 and L2 are locked to a and need 4 h/week; a has 2 h/week",
+            "cases L1 and L2 are locked to a; a takes at most 1 case",
             "case L3 is locked to b and needs 2 h/week; b has 0 h/week",
         ],
     )
@@ -332,7 +332,7 @@ def test_fixed_costs_and_locked_cases_over_a_budget():
     assert_infeasible(
         inst,
         [
-            "budget 'ext frame' allows 1 200 DKK a year, but fixed costs and locked cases "
+            "budget 'ext frame' allows 1 200 DKK a year, but fixed costs and locked case L1 "
             "alone cost 1 500 DKK (e 1 500 DKK)"
         ],
     )
@@ -347,7 +347,7 @@ def test_fixed_cost_alone_over_a_budget():
     assert_infeasible(
         inst,
         [
-            "budget 'frame' allows 2 500 DKK a year, but fixed costs and locked cases alone "
+            "budget 'frame' allows 2 500 DKK a year, but fixed costs alone "
             "cost 2 500.50 DKK (e 2 500.50 DKK)"
         ],
     )
@@ -363,7 +363,7 @@ def test_locked_optional_provider_opens_and_counts_in_the_budget():
     assert_infeasible(
         inst,
         [
-            "budget 'ext' allows 1 000 DKK a year, but fixed costs and locked cases alone "
+            "budget 'ext' allows 1 000 DKK a year, but fixed costs and locked case L1 alone "
             "cost 1 100 DKK (e 1 100 DKK)"
         ],
     )
