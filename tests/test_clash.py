@@ -91,7 +91,8 @@ def test_the_innocent_locks_are_left_out():
         (
             "fixed-cost-over-budget",
             [
-                "budget 'ext' allows 4 000 DKK a year, but fixed costs alone cost 5 000 DKK (e 5 000 DKK)"
+                "budget 'ext' allows 4 000 DKK a year, but fixed costs alone cost 5 000 DKK "
+                "(e 5 000 DKK)"
             ],
         ),
         (
