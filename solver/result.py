@@ -61,6 +61,7 @@ class Result:
     solve_seconds: float = 0.0
     model_size: dict[str, int] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    trace: list[dict[str, float | None]] = field(default_factory=list)  # search progress
 
     @property
     def gap(self) -> float | None:

@@ -6,7 +6,8 @@ import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
 import numpy as np
@@ -24,6 +25,21 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Progress:
+    """A point of the search: seconds since the search started, best objective, bound."""
+
+    seconds: float
+    objective: Fraction | None
+    bound: Fraction | None
+
+    @property
+    def gap(self) -> float | None:
+        if self.objective is None or self.bound is None:
+            return None
+        return float(max(Fraction(0), self.objective - self.bound) / max(1, abs(self.objective)))
+
+
+@dataclass(frozen=True)
 class SolveParams:
     """How to run CP-SAT.
 
@@ -32,6 +48,7 @@ class SolveParams:
     seed: random seed. Results are the same for the same seed and worker count.
     hint: start CP-SAT from the greedy allocation.
     log: print CP-SAT's search log.
+    progress: called with a `Progress` at each new solution or bound (e.g. a progress line).
     """
 
     time_limit: float = 60.0
@@ -39,6 +56,7 @@ class SolveParams:
     seed: int = 0
     hint: bool = True
     log: bool = False
+    progress: Callable[[Progress], None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not (self.time_limit > 0 and math.isfinite(self.time_limit)):
@@ -60,7 +78,7 @@ def solve(instance: Instance, params: SolveParams | None = None) -> Result:
             conflicts=conflicts,
             closing_cases=closing,
             build_seconds=time.perf_counter() - started,
-            params=asdict(params),
+            params=_params(params),
         )
     start = greedy(arrays) if params.hint else None
     am = build_model(arrays)
@@ -82,7 +100,9 @@ def solve(instance: Instance, params: SolveParams | None = None) -> Result:
     solver.parameters.log_search_progress = params.log
     # Deterministic parallel search: same seed and workers, same allocation.
     solver.parameters.interleave_search = True
-    code = solver.solve(am.model)
+    watch = _Watch(am, params.progress)
+    solver.best_bound_callback = watch.on_bound
+    code = solver.solve(am.model, watch)
     solve_seconds = time.perf_counter() - built
 
     status = {
@@ -97,7 +117,8 @@ def solve(instance: Instance, params: SolveParams | None = None) -> Result:
         build_seconds=built - started,
         solve_seconds=solve_seconds,
         model_size=size,
-        params=asdict(params),
+        params=_params(params),
+        trace=watch.trace,
     )
     if status == "infeasible":  # cannot happen when lock_conflicts is complete
         result.conflicts = ["the locks, capacities and budgets cannot all hold together"]
@@ -117,6 +138,47 @@ def solve(instance: Instance, params: SolveParams | None = None) -> Result:
         bound = solver.best_objective_bound
     _read(result, am, solver_with_values, bound)
     return result
+
+
+def _params(params: SolveParams) -> dict:
+    return {k: v for k, v in asdict(params).items() if k != "progress"}
+
+
+class _Watch(cp_model.CpSolverSolutionCallback):
+    """Records each new solution and bound (money in DKK) and passes them on."""
+
+    def __init__(self, am: AllocationModel, report: Callable[[Progress], None] | None):
+        super().__init__()
+        self.constant = sum(t.constant for t in am.terms.values())
+        self.scale = am.arrays.money_scale
+        self.report = report
+        self.start = time.perf_counter()
+        self.objective: Fraction | None = None
+        self.bound: Fraction | None = None
+        self.trace: list[dict[str, float | None]] = []
+
+    def _dkk(self, value: float) -> Fraction:
+        return Fraction(round(value) + self.constant, self.scale)
+
+    def _emit(self) -> None:
+        point = Progress(time.perf_counter() - self.start, self.objective, self.bound)
+        self.trace.append(
+            {
+                "seconds": round(point.seconds, 4),
+                "objective": None if point.objective is None else float(point.objective),
+                "bound": None if point.bound is None else float(point.bound),
+            }
+        )
+        if self.report is not None:
+            self.report(point)
+
+    def on_solution_callback(self) -> None:
+        self.objective = self._dkk(self.objective_value)
+        self._emit()
+
+    def on_bound(self, bound: float) -> None:
+        self.bound = self._dkk(bound)
+        self._emit()
 
 
 def _fix_to(am: AllocationModel, assign: np.ndarray) -> cp_model.CpSolver:
