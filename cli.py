@@ -21,6 +21,29 @@ from solver.io import dump_json, parse_json, write_atomic
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NOT_PASSED = 0, 1, 2, 3, 4
 
 
+class ProgressLine:
+    """One line on a terminal, rewritten in place: time, best objective, bound, gap."""
+
+    def __init__(self, every: float = 0.25):
+        self.every, self.last, self.shown = every, -1.0, False
+
+    def __call__(self, p) -> None:
+        if p.seconds - self.last < self.every:
+            return
+        self.last = p.seconds
+        obj = "-" if p.objective is None else f"{float(p.objective):,.0f}".replace(",", " ")
+        bound = "-" if p.bound is None else f"{float(p.bound):,.0f}".replace(",", " ")
+        gap = "-" if p.gap is None else f"{p.gap:.2%}"
+        text = f"{p.seconds:7.1f} s   objective {obj:>16}   bound {bound:>16}   gap {gap:>8}"
+        sys.stderr.write("\r" + text)
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
 def _out_path(value: str | None) -> Path | None:
     """Refuse an --out whose folder is missing before any work is done."""
     if value is None or value == "-":
@@ -75,8 +98,13 @@ def solve_cmd(instance, out, time_limit, workers, seed, quiet, log_search) -> in
     """Solve INSTANCE, print a summary and write the allocation JSON."""
     target = _out_path(out) if out is not None else Path(f"{Path(instance).stem}-allocation.json")
     inst = load_instance(instance)
-    params = SolveParams(time_limit=time_limit, workers=workers, seed=seed, log=log_search)
+    line = ProgressLine() if not quiet and sys.stderr.isatty() and not log_search else None
+    params = SolveParams(
+        time_limit=time_limit, workers=workers, seed=seed, log=log_search, progress=line
+    )
     result = solve(inst, params)
+    if line is not None:
+        line.close()
     to_stdout = out == "-"
     if not quiet:
         click.echo(result.summary(), err=to_stdout)
