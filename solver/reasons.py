@@ -8,7 +8,7 @@ import numpy as np
 
 from solver.arrays import NO, Arrays
 from solver.heuristic import Tracker
-from solver.instance import Case, Provider
+from solver.instance import KINDS, Case, Provider
 
 
 def _dkk(value: Decimal) -> str:
@@ -21,7 +21,46 @@ def _quoted(items: list[str]) -> str:
 
 
 def no_provider_reason(case: Case, providers: tuple[Provider, ...]) -> str:
-    """Follow the eligibility rules in order and name the first one that leaves nobody."""
+    """Why no provider is eligible: the first rule that leaves nobody, then (with providers
+    of several kinds) the rule that excludes each kind."""
+    reason = _first_rule_leaving_nobody(case, providers)
+    kinds = [k for k in KINDS if any(p.kind == k for p in providers)]
+    if len(kinds) < 2:
+        return reason
+    detail = "; ".join(
+        f"{k}: {_kind_rule(case, [p for p in providers if p.kind == k])}" for k in kinds
+    )
+    return f"{reason} (by kind: {detail})"
+
+
+def _kind_rule(case: Case, group: list[Provider]) -> str:
+    """The rule that excludes the last providers of one kind, in a few words."""
+    pool = [p for p in group if set(case.needs) <= set(p.competences)]
+    if not pool:
+        have = {c for p in group for c in p.competences}
+        missing = [n for n in case.needs if n not in have] or list(case.needs)
+        return f"lacks {_quoted(missing)}"
+    aged = [
+        p
+        for p in pool
+        if (p.min_age is None or p.min_age <= case.age)
+        and (p.max_age is None or case.age <= p.max_age)
+    ]
+    if not aged:
+        return f"does not serve age {case.age}"
+    placed = [p for p in aged if not p.districts or case.district in p.districts]
+    if not placed:
+        return (
+            "case has no district"
+            if case.district is None
+            else (f"does not serve district {case.district}")
+        )
+    if all(p.id in case.forbidden_providers for p in placed):
+        return "forbidden for this case"
+    return "takes no new cases"
+
+
+def _first_rule_leaving_nobody(case: Case, providers: tuple[Provider, ...]) -> str:
     pool = [p for p in providers if set(case.needs) <= set(p.competences)]
     if not pool:
         missing = [n for n in case.needs if not any(n in p.competences for p in providers)]

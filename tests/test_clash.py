@@ -117,3 +117,21 @@ def test_a_feasible_instance_has_no_clash():
     assert broken_limits(derive(ok)) == []
     assert minimal_clashes(derive(ok)) == []
     assert solve(ok, SolveParams(time_limit=10, workers=2)).status == "optimal"
+
+
+def test_no_eligible_provider_names_the_rule_for_each_kind():
+    from solver.reasons import no_provider_reason
+
+    i = inst(
+        [
+            provider("club", max_age=17),
+            provider("ext", kind="external", competences=["crime"]),
+            provider("fh", kind="family_house", competences=["autism"], districts=["Syd"]),
+        ],
+        [case("U1", needs=["autism"], district="Nord") | {"age": 19}],
+    )
+    assert no_provider_reason(i.cases[0], i.providers) == (
+        'no provider with competence "autism" for age 19 serves district Nord'
+        ' (by kind: club: lacks "autism"; family_house: does not serve district Nord;'
+        ' external: lacks "autism")'
+    )
