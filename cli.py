@@ -15,8 +15,9 @@ from pathlib import Path
 
 import click
 
-from solver import Instance, InstanceError, SolveParams, load_instance, solve
+from solver import Instance, InstanceError, SolveParams, solve
 from solver.io import dump_json, parse_json, write_atomic
+from solver.tables import load_any, write_result_xlsx
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NOT_PASSED = 0, 1, 2, 3, 4
 
@@ -63,12 +64,12 @@ def cli() -> None:
 
 
 @cli.command("solve")
-@click.argument("instance", type=click.Path(dir_okay=False))
+@click.argument("instance", type=click.Path())
 @click.option(
     "--out",
     "out",
     metavar="FILE",
-    help="Allocation JSON; '-' for stdout. "
+    help="Allocation JSON, or a workbook if FILE ends in .xlsx; '-' for stdout (JSON). "
     "Default: <instance>-allocation.json in the current folder.",
 )
 @click.option(
@@ -97,7 +98,7 @@ def cli() -> None:
 def solve_cmd(instance, out, time_limit, workers, seed, quiet, log_search) -> int:
     """Solve INSTANCE, print a summary and write the allocation JSON."""
     target = _out_path(out) if out is not None else Path(f"{Path(instance).stem}-allocation.json")
-    inst = load_instance(instance)
+    inst = load_any(instance)
     line = ProgressLine() if not quiet and sys.stderr.isatty() and not log_search else None
     params = SolveParams(
         time_limit=time_limit, workers=workers, seed=seed, log=log_search, progress=line
@@ -117,6 +118,10 @@ def solve_cmd(instance, out, time_limit, workers, seed, quiet, log_search) -> in
     document = dump_json(result.to_dict())
     if to_stdout:
         click.echo(document, nl=False)
+    elif target.suffix.lower() == ".xlsx":
+        write_result_xlsx(inst, result, target)
+        if not quiet:
+            click.echo(f"\nwrote {target}")
     else:
         write_atomic(target, document)
         if not quiet:
@@ -125,13 +130,13 @@ def solve_cmd(instance, out, time_limit, workers, seed, quiet, log_search) -> in
 
 
 @cli.command("check")
-@click.argument("instance", type=click.Path(dir_okay=False))
+@click.argument("instance", type=click.Path())
 @click.argument("allocation", type=click.Path(dir_okay=False))
 def check_cmd(instance, allocation) -> int:
     """Recompute ALLOCATION from the spec's formulas and list every broken rule."""
     from solver.checker import check
 
-    inst = load_instance(instance)
+    inst = load_any(instance)
     document = _load_allocation(allocation)
     report = check(inst, document)
     ev = report.evaluation
@@ -158,10 +163,10 @@ def _load_allocation(path: str) -> dict:
 
 
 @cli.command("validate")
-@click.argument("instance", type=click.Path(dir_okay=False))
+@click.argument("instance", type=click.Path())
 def validate_cmd(instance) -> int:
     """Check INSTANCE against the format; list every problem."""
-    inst = load_instance(instance)
+    inst = load_any(instance)
     active = sum(c.active for c in inst.cases)
     click.echo(
         f"valid: {inst.name}: {len(inst.providers)} providers, {len(inst.cases)} cases "
@@ -175,6 +180,38 @@ def validate_cmd(instance) -> int:
 def schema_cmd() -> int:
     """Print the JSON Schema of the instance format."""
     click.echo(json.dumps(Instance.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+@cli.command("convert")
+@click.argument("src", type=click.Path())
+@click.argument("dst", type=click.Path())
+@click.option("--force", is_flag=True, help="Replace DST when it is a folder of CSV files.")
+def convert_cmd(src, dst, force) -> int:
+    """Convert an instance between JSON (.json), a workbook (.xlsx) and a folder of CSV files.
+
+    SRC is read and validated in full; DST is written only when SRC is valid, atomically.
+    """
+    from solver.tables import folder_problem, output_format, save_any
+
+    try:
+        kind = output_format(dst)
+    except InstanceError as exc:
+        raise click.BadParameter(exc.lines[0], param_hint="DST") from None
+    target = Path(dst)
+    problem = folder_problem(target, force) if kind == "csv" else None
+    if problem is None and not target.parent.is_dir():
+        problem = f"folder {target.parent} does not exist"
+    if problem is None and kind != "csv" and target.is_dir():
+        problem = f"{dst} is a folder"
+    if problem is not None:
+        raise click.BadParameter(problem, param_hint="DST")
+    inst = load_any(src)
+    save_any(inst, target, force=force)
+    click.echo(
+        f"wrote {dst}: {inst.name}: {len(inst.providers)} providers, {len(inst.cases)} cases, "
+        f"{len(inst.offers)} offers, {len(inst.budgets)} budgets"
+    )
     return EXIT_OK
 
 
