@@ -12,6 +12,7 @@ from solver.instance import Budget, Case, Instance, Offer, Provider, Weights
 from solver.io import load_instance, parse_instance, validate_instance
 from solver.result import Result
 from solver.solve import SolveParams, solve
+from solver.tables import load_any, save_any
 
 __all__ = [
     "Budget",
@@ -23,8 +24,10 @@ __all__ = [
     "Result",
     "SolveParams",
     "Weights",
+    "load_any",
     "load_instance",
     "parse_instance",
+    "save_any",
     "solve",
     "validate_instance",
 ]
