@@ -136,14 +136,23 @@ def evaluate(a: Arrays, assign: np.ndarray) -> tuple[np.ndarray, dict[str, int]]
     return st.cost.copy(), terms
 
 
-def greedy(a: Arrays, max_passes: int = 5) -> np.ndarray:
-    """Provider index per active case (NO = unassigned): a feasible allocation."""
+def greedy(a: Arrays, start: np.ndarray | None = None, max_passes: int = 5) -> np.ndarray:
+    """Provider index per active case (NO = unassigned): a feasible allocation.
+
+    `start` (provider index per case, NO = none) is kept wherever it is eligible and fits
+    after the locks, e.g. a previous optimum when one case has been moved.
+    """
     st = Tracker(a)
     pairs_of = np.split(
         np.arange(len(a.pair_case)), np.searchsorted(a.pair_case, np.arange(1, a.n_cases))
     )
     for j in np.flatnonzero(a.case_lock != NO).tolist():
         st.apply(int(pairs_of[j][0]), +1)
+    if start is not None:
+        for j in np.flatnonzero((start != NO) & (a.case_lock == NO)).tolist():
+            ks = pairs_of[j][a.pair_provider[pairs_of[j]] == start[j]]
+            if len(ks) and st.fits(int(ks[0])):
+                st.apply(int(ks[0]), +1)
 
     # Static regret: how much worse the second-best choice is; place the largest first.
     price = np.where(a.pair_offer, a.pair_offer_cost, a.hour_price[a.pair_provider] * a.pair_load)
@@ -156,7 +165,7 @@ def greedy(a: Arrays, max_passes: int = 5) -> np.ndarray:
         elif len(ks) == 1:
             regret[j] = -gain[ks[0]]
     for j in np.argsort(-regret, kind="stable").tolist():
-        if a.case_lock[j] != NO:
+        if a.case_lock[j] != NO or st.assign[j] != NO:
             continue
         options = [(st.add_delta(k), k) for k in pairs_of[j].tolist() if st.fits(k)]
         if options:

@@ -6,7 +6,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
@@ -65,7 +65,13 @@ class SolveParams:
             raise ValueError("workers must be at least 1")
 
 
-def solve(instance: Instance, params: SolveParams | None = None) -> Result:
+def solve(
+    instance: Instance,
+    params: SolveParams | None = None,
+    start: Mapping[str, str] | None = None,
+) -> Result:
+    """Solve `instance`. `start` (case id -> provider id) seeds the greedy start: placements
+    that are eligible and fit are kept (e.g. a previous optimum before a small change)."""
     params = params or SolveParams()
     closing = sum(1 for c in instance.cases if not c.active)
     started = time.perf_counter()
@@ -81,7 +87,11 @@ def solve(instance: Instance, params: SolveParams | None = None) -> Result:
             params=_params(params),
         )
     derived = time.perf_counter()
-    start = greedy(arrays) if params.hint else None
+    seed = None
+    if start is not None:
+        index = {p: i for i, p in enumerate(arrays.provider_ids)}
+        seed = np.array([index.get(start.get(c, ""), NO) for c in arrays.case_ids], int)
+    start = greedy(arrays, seed) if params.hint else None
     heuristic_seconds = time.perf_counter() - derived
     am = build_model(arrays)
     if start is not None:
