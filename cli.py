@@ -215,6 +215,249 @@ def convert_cmd(src, dst, force) -> int:
     return EXIT_OK
 
 
+@cli.command("report")
+@click.argument("instance", type=click.Path())
+@click.argument("allocation", type=click.Path(dir_okay=False))
+@click.option(
+    "--out",
+    "out",
+    metavar="FILE",
+    help="HTML file; '-' for stdout. Default: <instance>-report.html in the current folder.",
+)
+@click.option(
+    "--lang", type=click.Choice(["da", "en"]), default="da", show_default=True, help="Language."
+)
+@click.option(
+    "--alternatives/--no-alternatives",
+    default=True,
+    show_default=True,
+    help="Re-solve each case at its best alternative providers (one solve per option).",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds for each re-solve behind the alternatives.",
+)
+def report_cmd(instance, allocation, out, lang, alternatives, time_limit) -> int:
+    """Write the committee's meeting report: one self-contained HTML file.
+
+    Summary, budget table against today's providers, charts, the allocation with reasons,
+    unassigned cases and (unless --no-alternatives) each case's three best alternatives.
+    """
+    from solver.budget import budget_table, placement_of
+    from solver.checker import check
+    from solver.report import render_report
+    from solver.tables import load_any as load
+
+    target = _out_path(out) if out is not None else Path(f"{Path(instance).stem}-report.html")
+    inst = load(instance)
+    document = _load_allocation(allocation)
+    checked = check(inst, document)
+    if not checked.ok:
+        for line in checked.violations:
+            click.echo(f"violation: {line}", err=True)
+        click.echo(
+            f"error: {allocation}: {len(checked.violations)} violation(s); no report written",
+            err=True,
+        )
+        return EXIT_NOT_PASSED
+    budget = budget_table(inst, placement_of(document))
+    explanations, note = None, None
+    if alternatives and document.get("objective") is not None:
+        click.echo("computing alternatives (--no-alternatives skips this) ...", err=True)
+        try:
+            from solver.explain import explain
+
+            explanations = explain(inst, document, time_limit=time_limit)
+        except Exception as exc:  # noqa: BLE001 - the report is still useful without them
+            note = f"{exc.__class__.__name__}: {exc}"
+            click.echo(f"warning: alternatives left out ({note})", err=True)
+    html = render_report(inst, document, budget, explanations, lang, alternatives_note=note)
+    if out == "-":
+        click.echo(html, nl=False)
+    else:
+        write_atomic(target, html)
+        click.echo(f"wrote {target}")
+    return EXIT_OK
+
+
+def _json_path(value: str | None) -> Path | None:
+    """Refuse a --json whose folder is missing before any work is done."""
+    if value is None or value == "-":
+        return None
+    path = Path(value)
+    if path.is_dir():
+        raise click.BadParameter(f"{value} is a folder", param_hint="--json")
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"folder {path.parent} does not exist", param_hint="--json")
+    return path
+
+
+def _emit(text: str, document: object, json_out: str | None) -> None:
+    """Print the text; write the JSON to --json (stdout for '-', the text then on stderr)."""
+    click.echo(text, err=json_out == "-")
+    if json_out == "-":
+        click.echo(dump_json(document), nl=False)
+    elif json_out is not None:
+        write_atomic(Path(json_out), dump_json(document))
+        click.echo(f"\nwrote {json_out}")
+
+
+@cli.command("explain")
+@click.argument("instance", type=click.Path())
+@click.argument("allocation", type=click.Path(dir_okay=False))
+@click.option(
+    "--case",
+    "case_ids",
+    multiple=True,
+    metavar="ID",
+    help="Explain this active case only (repeat for more). Default: every active case.",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds for each re-solve behind an alternative.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Re-solves run side by side (one CP-SAT worker each).",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--json", "json_out", metavar="FILE", help="Also write the JSON; '-' for stdout.")
+def explain_cmd(instance, allocation, case_ids, time_limit, workers, seed, json_out) -> int:
+    """Why each case of ALLOCATION is where it is, and its three best alternatives.
+
+    Per case: the provider, the rules that make each provider eligible or not, relation,
+    continuity, the case's cost share and penalties, and the exact change in objective if it
+    were placed elsewhere (the whole instance re-solved; "(not proven)" when a re-solve did
+    not prove its optimum in the time limit).
+    """
+    from solver.explain import explain, render_explanation, render_score, score_breakdown
+
+    _json_path(json_out)
+    inst = load_any(instance)
+    document = _load_allocation(allocation)
+    entries = explain(
+        inst,
+        document,
+        case_ids=list(case_ids) or None,
+        time_limit=time_limit,
+        workers=workers,
+        seed=seed,
+    )
+    score = score_breakdown(inst, document)
+    text = render_explanation(entries)
+    if not case_ids:
+        text = render_score(score) + "\n\n" + text
+    doc = {
+        "format": "explanation/1",
+        "instance": inst.name,
+        "status": document.get("status"),
+        "score": score,
+        "cases": entries,
+    }
+    _emit(text, doc, json_out)
+    return EXIT_OK
+
+
+def _load_case_file(path: str) -> tuple[dict, list]:
+    """A new case: a case record, or `{"case": {...}, "offers": [...]}`."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstanceError([f"{path}: cannot be read ({exc.__class__.__name__})"]) from None
+    document = parse_json(text, source=path)
+    if isinstance(document, dict) and isinstance(document.get("case"), dict):
+        extra = sorted(set(document) - {"case", "offers"})
+        if extra:
+            raise InstanceError([f"{path}: {extra[0]} is not 'case' or 'offers'"])
+        offers = document.get("offers", [])
+        if not isinstance(offers, list):
+            raise InstanceError([f"{path}: offers must be a list"])
+        return document["case"], offers
+    if not isinstance(document, dict):
+        raise InstanceError([f"{path}: a case must be a JSON object"])
+    return document, []
+
+
+@cli.command("recommend")
+@click.argument("instance", type=click.Path())
+@click.option(
+    "--case",
+    "case_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="CASE.json",
+    help='The new case: a case record, or {"case": {...}, "offers": [...]}.',
+)
+@click.option(
+    "--allocation",
+    type=click.Path(dir_okay=False),
+    help="The current allocation (allocation/1 JSON). Default: solve INSTANCE first.",
+)
+@click.option("--repair", is_flag=True, help="Let the other cases move; list who moves.")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds for each re-solve (and for the first solve without --allocation).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Re-solves run side by side (one CP-SAT worker each).",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--json", "json_out", metavar="FILE", help="Also write the JSON; '-' for stdout.")
+def recommend_cmd(
+    instance, case_file, allocation, repair, time_limit, workers, seed, json_out
+) -> int:
+    """Where to place a new case: providers ranked by the exact increase in objective.
+
+    Without --repair every other case stays where the allocation puts it; with --repair they
+    may move, and the moves are listed. Leaving the case unassigned is ranked too;
+    providers where the case cannot fit are listed with the rules that clash.
+    """
+    from solver.explain import recommend, render_recommendation
+
+    _json_path(json_out)
+    inst = load_any(instance)
+    new_case, offers = _load_case_file(case_file)
+    if allocation is not None:
+        base = _load_allocation(allocation)
+    else:
+        result = solve(inst, SolveParams(time_limit=time_limit, workers=workers, seed=seed))
+        if result.status == "infeasible":
+            click.echo("error: no feasible allocation: " + "; ".join(result.conflicts), err=True)
+            return EXIT_INFEASIBLE
+        if result.objective is None:
+            click.echo("error: no allocation found within the time limit", err=True)
+            return EXIT_NOT_PASSED
+        base = result.to_dict()
+    rec = recommend(
+        inst,
+        base,
+        new_case,
+        repair=repair,
+        time_limit=time_limit,
+        workers=workers,
+        seed=seed,
+        offers=offers,
+    )
+    _emit(render_recommendation(rec), {"format": "recommendation/1", **rec}, json_out)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI with one-line errors and the documented exit codes."""
     try:
