@@ -305,6 +305,27 @@ def _emit(text: str, document: object, json_out: str | None) -> None:
         click.echo(f"\nwrote {json_out}")
 
 
+def _resolve_options(command):
+    """Options shared by the commands that re-solve variants of an instance."""
+    for option in reversed(
+        [
+            click.option(
+                "--workers",
+                type=click.IntRange(min=1),
+                default=2,
+                show_default=True,
+                help="Re-solves run side by side (one CP-SAT worker each).",
+            ),
+            click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True),
+            click.option(
+                "--json", "json_out", metavar="FILE", help="Also write the JSON; '-' for stdout."
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @cli.command("explain")
 @click.argument("instance", type=click.Path())
 @click.argument("allocation", type=click.Path(dir_okay=False))
@@ -322,15 +343,7 @@ def _emit(text: str, document: object, json_out: str | None) -> None:
     show_default=True,
     help="Seconds for each re-solve behind an alternative.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=2,
-    show_default=True,
-    help="Re-solves run side by side (one CP-SAT worker each).",
-)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--json", "json_out", metavar="FILE", help="Also write the JSON; '-' for stdout.")
+@_resolve_options
 def explain_cmd(instance, allocation, case_ids, time_limit, workers, seed, json_out) -> int:
     """Why each case of ALLOCATION is where it is, and its three best alternatives.
 
@@ -410,15 +423,7 @@ def _load_case_file(path: str) -> tuple[dict, list]:
     show_default=True,
     help="Seconds for each re-solve (and for the first solve without --allocation).",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=2,
-    show_default=True,
-    help="Re-solves run side by side (one CP-SAT worker each).",
-)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--json", "json_out", metavar="FILE", help="Also write the JSON; '-' for stdout.")
+@_resolve_options
 def recommend_cmd(
     instance, case_file, allocation, repair, time_limit, workers, seed, json_out
 ) -> int:

@@ -19,19 +19,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from solver.budget import KIND_ORDER
 from solver.checker import ineligibility
 from solver.instance import Instance
 from solver.io import write_atomic
 
 LANGS = ("da", "en")
-KIND_ORDER = (
-    "external",
-    "internal_purchase",
-    "family_house",
-    "club",
-    "labour_market",
-    "internal_corps",
-)
 PENALTY_ORDER = ("relation", "continuity", "family", "kind", "unassigned")
 
 LABELS: dict[str, dict[str, str]] = {
