@@ -166,6 +166,9 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary write would (mkstemp gives 0600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
