@@ -1105,7 +1105,8 @@ RESULT_SHEETS = ("assignments", "providers", "budgets", "unassigned", "penalties
 
 
 def result_workbook(instance: Instance, result: Result) -> Workbook:
-    """A solved allocation as sheets assignments, providers, budgets, unassigned, penalties."""
+    """A solved allocation as sheets assignments, providers, budgets, budget table (cost by
+    kind and payer against the baseline, saving), unassigned, penalties."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -1182,6 +1183,27 @@ def result_workbook(instance: Instance, result: Result) -> Workbook:
         budget_rows,
         {2: _DKK, 3: _DKK, 4: _DKK},
     )
+    from solver.budget import NOT_ATTRIBUTED, budget_table
+
+    table = budget_table(instance, {a["case"]: a["provider"] for a in result.assignments})
+    rows: list[list[Any]] = [
+        [r["label"], r["baseline"], r["proposal"], r["change"]] for r in table["by_kind"]
+    ]
+    total = table["total"]
+    rows.append(
+        ["total", total["baseline"], total["proposal"], total["proposal"] - total["baseline"]]
+    )
+    rows.append(["saving", None, table["saving"], None])
+    rows += [
+        [
+            f"payer {r['payer']}" if r["payer"] else NOT_ATTRIBUTED,
+            r["baseline"],
+            r["proposal"],
+            None,
+        ]
+        for r in table["by_payer"]
+    ]
+    sheet("budget table", ["", "baseline", "proposal", "change"], rows, {2: _DKK, 3: _DKK, 4: _DKK})
     sheet(
         "unassigned", ["case", "reason"], [[u["case"], u["reason"]] for u in result.unassigned], {}
     )

@@ -289,3 +289,17 @@ def test_random_instances_recompute():
         check_shares(inst, placement)
         checked += 1
     assert checked > 100
+
+
+def test_result_workbook_has_the_budget_table():
+    from solver.tables import result_workbook
+
+    inst = load_instance(INSTANCES / "ballerup-2022.json")
+    result = solve(inst, SolveParams(time_limit=30, workers=2, seed=0))
+    table = budget_table(inst, {a["case"]: a["provider"] for a in result.assignments})
+    sheet = result_workbook(inst, result)["budget table"]
+    rows = {r[0]: r[1:] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    for r in table["by_kind"]:
+        assert rows[r["label"]] == (r["baseline"], r["proposal"], r["change"])
+    assert rows["saving"][1] == table["saving"]
+    assert rows["total"][:2] == (table["total"]["baseline"], table["total"]["proposal"])
