@@ -1101,7 +1101,7 @@ def workbook_cells(workbook: Workbook) -> dict[str, list[tuple[Any, ...]]]:
 
 # -- results --
 
-RESULT_SHEETS = ("assignments", "providers", "budgets", "unassigned", "penalties")
+RESULT_SHEETS = ("assignments", "providers", "budgets", "budget table", "unassigned", "penalties")
 
 
 def result_workbook(instance: Instance, result: Result) -> Workbook:
