@@ -45,15 +45,15 @@ class ProgressLine:
             sys.stderr.write("\n")
 
 
-def _out_path(value: str | None) -> Path | None:
-    """Refuse an --out whose folder is missing before any work is done."""
+def _out_path(value: str | None, option: str = "--out") -> Path | None:
+    """Refuse an output file whose folder is missing before any work is done."""
     if value is None or value == "-":
         return None
     path = Path(value)
     if path.is_dir():
-        raise click.BadParameter(f"{value} is a folder", param_hint="--out")
+        raise click.BadParameter(f"{value} is a folder", param_hint=option)
     if not path.parent.is_dir():
-        raise click.BadParameter(f"folder {path.parent} does not exist", param_hint="--out")
+        raise click.BadParameter(f"folder {path.parent} does not exist", param_hint=option)
     return path
 
 
@@ -283,18 +283,6 @@ def report_cmd(instance, allocation, out, lang, alternatives, time_limit) -> int
     return EXIT_OK
 
 
-def _json_path(value: str | None) -> Path | None:
-    """Refuse a --json whose folder is missing before any work is done."""
-    if value is None or value == "-":
-        return None
-    path = Path(value)
-    if path.is_dir():
-        raise click.BadParameter(f"{value} is a folder", param_hint="--json")
-    if not path.parent.is_dir():
-        raise click.BadParameter(f"folder {path.parent} does not exist", param_hint="--json")
-    return path
-
-
 def _emit(text: str, document: object, json_out: str | None) -> None:
     """Print the text; write the JSON to --json (stdout for '-', the text then on stderr)."""
     click.echo(text, err=json_out == "-")
@@ -354,7 +342,7 @@ def explain_cmd(instance, allocation, case_ids, time_limit, workers, seed, json_
     """
     from solver.explain import explain, render_explanation, render_score, score_breakdown
 
-    _json_path(json_out)
+    _out_path(json_out, "--json")
     inst = load_any(instance)
     document = _load_allocation(allocation)
     entries = explain(
@@ -435,7 +423,7 @@ def recommend_cmd(
     """
     from solver.explain import recommend, render_recommendation
 
-    _json_path(json_out)
+    _out_path(json_out, "--json")
     inst = load_any(instance)
     new_case, offers = _load_case_file(case_file)
     if allocation is not None:
