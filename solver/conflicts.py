@@ -65,7 +65,8 @@ def _solve(a: Arrays, rules: set[str]) -> tuple[int, list[str]]:
     am = build_model(a, switches=True)
     assert am.switches is not None
     am.model.clear_objective()
-    for name, lit in am.switches.items():
+    for name, index in am.switches.items():
+        lit = am.model.get_bool_var_from_proto_index(index)
         if name in rules:
             am.model.add_assumption(lit)
         else:
@@ -74,7 +75,7 @@ def _solve(a: Arrays, rules: set[str]) -> tuple[int, list[str]]:
     solver.parameters.num_workers = 1  # cores of assumptions need a single worker
     solver.parameters.max_time_in_seconds = 30
     status = solver.solve(am.model)
-    names = {lit.index: name for name, lit in am.switches.items()}
+    names = {index: name for name, index in am.switches.items()}
     core = []
     if status == cp_model.INFEASIBLE:
         core = [names[i] for i in solver.sufficient_assumptions_for_infeasibility()]

@@ -144,13 +144,13 @@ class Resolver:
         self.first = np.searchsorted(a.pair_case, np.arange(a.n_cases + 1))
         self.case_index = {c: j for j, c in enumerate(a.case_ids)}
         self.provider_index = {p: i for i, p in enumerate(a.provider_ids)}
-        self.x_index = [v.index for v in self.am.x]
+        self.x_index = list(range(self.am.n_pairs))
         self.hint = np.full(a.n_cases, NO, int)
         for case_id, pid in (hint or {}).items():
             if case_id in self.case_index and pid in self.provider_index:
                 self.hint[self.case_index[case_id]] = self.provider_index[pid]
-        self.constants = sum(t.constant for t in self.am.terms.values())
-        self.opened = [var.index for var, _ in self.am.opened]
+        self.constants = self.am.constant
+        self.opened = [var for var, _ in self.am.opened]
         self.without_pairs = sum(1 for j in range(a.n_cases) if not len(self.pairs(j)))
         self._lock = threading.Lock()
         self._out_one: list[int | None] | None = None
@@ -376,7 +376,7 @@ class Resolver:
             if at_least_out is not None:
                 m.add(cp_model.LinearExpr.sum(xs) <= a.n_cases - at_least_out)
             if cutoff is not None:
-                m.add(self.am.objective + self.constants <= cutoff - 1)
+                m.add(self.am.objective_expr() + self.constants <= cutoff - 1)
             m.clear_hints()
             for var, value in zip(xs, chosen, strict=True):
                 m.add_hint(var, value)

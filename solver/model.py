@@ -1,13 +1,18 @@
-"""The one place that turns an instance into a CP-SAT model. No I/O, no solving.
+"""The one place that turns an instance into its 0-1 linear model, for CP-SAT and the LP.
 
-Variables: one boolean per eligible (case, provider) pair (plus locked pairs); an `open`
-boolean per optional provider with a fixed cost; an excess-hours integer per provider
-billed by the hour above its included hours; per family, a `uses` boolean per provider
-and a count of extra providers. Auxiliary variables are bounded from below only
-(`open >= x`, `excess >= hours - included`, ...): the objective and the budgets push them
-down, which keeps the model linear and its LP relaxation tight. At an optimum they equal
-the spec's formulas; a result is always re-evaluated from the assignment itself
+Variables: one boolean per eligible (case, provider) pair (plus locked pairs), numbered
+0..pairs-1; an `open` boolean per optional provider with a fixed cost; an excess-hours
+integer per provider billed by the hour above its included hours; per family, a `uses`
+boolean per provider and a count of extra providers. Auxiliary variables are bounded from
+below only (`open >= x`, `excess >= hours - included`, ...): the objective and the budgets
+push them down, which keeps the model linear and its LP relaxation tight. At an optimum
+they equal the spec's formulas; a result is always re-evaluated from the assignment itself
 (`heuristic.evaluate`), so a feasible solution never reports more than it costs.
+
+Every constraint is a linear row `lo <= coeffs . vars <= hi`, kept as numpy arrays
+(`rows`, read by `solver.lp` for the LP relaxation) and written straight into the CP-SAT
+proto in bulk: no Python object per pair. The `open >= x` rows of one provider are one
+CP-SAT constraint ("closed => none of its pairs"), and one LP row per pair.
 
 All coefficients are integers in the `Arrays` money and hour units.
 """
@@ -22,175 +27,269 @@ from ortools.sat.python import cp_model
 from solver.arrays import NO, Arrays
 
 TERMS = ("cost", "relation", "continuity", "family", "kind", "unassigned")
+INF = 2**63 - 1  # no upper side of a row (CP-SAT's own encoding)
+NEG_INF = -(2**63)  # no lower side
+EMPTY = np.zeros(0, np.int64)
 
 
 @dataclass
 class Term:
-    """A part of the objective: `expr` + `constant`, in money units."""
+    """A part of the objective: sum of coeffs x vars + constant, in money units."""
 
-    expr: cp_model.LinearExprT = 0
+    vars: np.ndarray = field(default_factory=lambda: EMPTY)
+    coeffs: np.ndarray = field(default_factory=lambda: EMPTY)
     constant: int = 0
+
+    @staticmethod
+    def join(terms: list[Term]) -> Term:
+        return Term(
+            np.concatenate([EMPTY, *(t.vars for t in terms)]),
+            np.concatenate([EMPTY, *(t.coeffs for t in terms)]),
+            sum(t.constant for t in terms),
+        )
+
+
+@dataclass
+class Row:
+    """lo <= coeffs . vars <= hi (NEG_INF / INF for no side)."""
+
+    vars: np.ndarray
+    coeffs: np.ndarray
+    lo: int
+    hi: int
 
 
 @dataclass
 class AllocationModel:
     arrays: Arrays
     model: cp_model.CpModel
-    x: list[cp_model.IntVar]  # one per pair of `arrays`
     terms: dict[str, Term]
     provider_cost: list[Term]
-    objective: cp_model.LinearExprT
+    rows: list[Row] = field(default_factory=list)
+    # target >= x rows, one per pair: (pair indices, target variable) for the `open` of
+    # optional providers and the `uses` of families
+    implied: list[tuple[np.ndarray, int]] = field(default_factory=list)
+    opened: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (open, pairs)
+    # Objective: sum of coeffs x vars (duplicates merged) + constant.
+    objective_vars: np.ndarray = field(default_factory=lambda: EMPTY)
+    objective_coeffs: np.ndarray = field(default_factory=lambda: EMPTY)
     # Auxiliary variables with the pairs that define them (to hint them from x).
-    opened: list[tuple[cp_model.IntVar, np.ndarray]] = field(default_factory=list)
-    excess: list[tuple[cp_model.IntVar, np.ndarray, int]] = field(default_factory=list)
-    uses: list[tuple[cp_model.IntVar, np.ndarray]] = field(default_factory=list)
+    excess: list[tuple[int, np.ndarray, int]] = field(default_factory=list)
+    extra: list[tuple[int, list[np.ndarray]]] = field(default_factory=list)
     # With `build_model(..., switches=True)`: one literal per hard rule that can clash
     # (`lock:<case>`, `capacity:<provider>`, `max_cases:<provider>`, `budget:<n>`),
     # each rule enforced only when its literal is true (assumptions for clash reports).
-    switches: dict[str, cp_model.IntVar] | None = None
-    extra: list[tuple[cp_model.IntVar, list[np.ndarray]]] = field(default_factory=list)
+    switches: dict[str, int] | None = None
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.arrays.pair_case)
+
+    @property
+    def constant(self) -> int:
+        return sum(t.constant for t in self.terms.values())
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bound of every variable."""
+        domains = [v.domain for v in self.model.proto.variables]
+        return (
+            np.array([d[0] for d in domains], np.int64),
+            np.array([d[len(d) - 1] for d in domains], np.int64),
+        )
+
+    def objective_expr(self) -> cp_model.LinearExprT:
+        """The objective without its constant as a CP-SAT expression (small models)."""
+        var = self.model.get_int_var_from_proto_index
+        return cp_model.LinearExpr.weighted_sum(
+            [var(int(v)) for v in self.objective_vars], self.objective_coeffs.tolist()
+        )
+
+    def value(self, solution: np.ndarray) -> int:
+        """Objective (money units, constant included) of a full variable assignment."""
+        return int(solution[self.objective_vars] @ self.objective_coeffs) + self.constant
+
+    def assignment_of(self, solution: np.ndarray) -> np.ndarray:
+        """Provider index per active case, or NO, from the values of all variables."""
+        a = self.arrays
+        chosen = np.asarray(solution[: self.n_pairs], bool)
+        out = np.full(a.n_cases, NO, int)
+        out[a.pair_case[chosen]] = a.pair_provider[chosen]
+        return out
 
     def assignment(self, solver: cp_model.CpSolver) -> np.ndarray:
-        """Provider index per active case, or NO."""
-        chosen = np.array([solver.boolean_value(v) for v in self.x], bool)
-        out = np.full(self.arrays.n_cases, NO, int)
-        out[self.arrays.pair_case[chosen]] = self.arrays.pair_provider[chosen]
-        return out
+        return self.assignment_of(np.array(solver.response_proto.solution, np.int64))
+
+    def solution_of(self, assign: np.ndarray) -> np.ndarray:
+        """The value of every variable that the assignment `assign` gives it."""
+        a = self.arrays
+        values = np.zeros(len(self.model.proto.variables), np.int64)
+        xv = (assign[a.pair_case] == a.pair_provider).astype(np.int64)
+        values[: self.n_pairs] = xv
+        for idx, var in self.implied:
+            values[var] = int(xv[idx].any())
+        for var, idx, included in self.excess:
+            values[var] = max(0, int(a.pair_load[idx] @ xv[idx]) - included)
+        for var, groups in self.extra:
+            values[var] = max(0, sum(int(xv[g].any()) for g in groups) - 1)
+        if self.switches:
+            values[list(self.switches.values())] = 1
+        return values
 
     def set_hint(self, assign: np.ndarray) -> None:
         """Hint every variable with the values the assignment `assign` gives it."""
-        a = self.arrays
-        xv = (assign[a.pair_case] == a.pair_provider).astype(int)
+        values = self.solution_of(assign)
+        hint = self.model.proto.solution_hint
         self.model.clear_hints()
-        for var, value in zip(self.x, xv.tolist(), strict=True):
-            self.model.add_hint(var, value)
-        for var, idx in self.opened:
-            self.model.add_hint(var, int(xv[idx].any()))
-        for var, idx, included in self.excess:
-            self.model.add_hint(var, max(0, int(a.pair_load[idx] @ xv[idx]) - included))
-        for var, idx in self.uses:
-            self.model.add_hint(var, int(xv[idx].any()))
-        for var, groups in self.extra:
-            self.model.add_hint(var, max(0, sum(int(xv[g].any()) for g in groups) - 1))
+        hint.vars.extend(range(len(values)))
+        hint.values.extend(values.tolist())
 
 
 def _groups(keys: np.ndarray, n: int) -> list[np.ndarray]:
-    """Pair indices grouped by key 0..n-1 (stable order)."""
+    """Indices grouped by key 0..n-1 (stable order)."""
     order = np.argsort(keys, kind="stable")
     bounds = np.searchsorted(keys[order], np.arange(n + 1))
     return [order[bounds[k] : bounds[k + 1]] for k in range(n)]
 
 
-def _sum(xs: list[cp_model.IntVar], idx: np.ndarray, coeffs: np.ndarray | None = None):
-    variables = [xs[k] for k in idx.tolist()]
-    if coeffs is None:
-        return cp_model.LinearExpr.sum(variables)
-    return cp_model.LinearExpr.weighted_sum(variables, coeffs.tolist())
+class _Builder:
+    """Writes variables and rows into the proto and the row list at once."""
+
+    def __init__(self, a: Arrays, switches: bool):
+        self.a = a
+        self.model = cp_model.CpModel()
+        self.proto = self.model.proto
+        # The pair booleans, in bulk.
+        self.proto.merge_text_format("variables { domain: [0, 1] }\n" * len(a.pair_case))
+        self.am = AllocationModel(a, self.model, {}, [], switches={} if switches else None)
+
+    def var(self, lo: int, hi: int, name: str) -> int:
+        return self.model.new_int_var(lo, hi, name).index
+
+    def row(self, vars, coeffs, lo: int, hi: int, rule: str | None = None) -> None:
+        vars, coeffs = np.asarray(vars, np.int64), np.asarray(coeffs, np.int64)
+        self.am.rows.append(Row(vars, coeffs, lo, hi))
+        c = self.proto.constraints.add()
+        c.linear.vars.extend(vars.tolist())
+        c.linear.coeffs.extend(coeffs.tolist())
+        c.linear.domain.extend([lo, hi])
+        if rule is not None and self.am.switches is not None:
+            self.am.switches[rule] = lit = self.var(0, 1, rule)
+            c.enforcement_literal.append(lit)
+
+    def at_most_one(self, vars: np.ndarray) -> None:
+        self.am.rows.append(Row(vars, np.ones(len(vars), np.int64), NEG_INF, 1))
+        self.proto.constraints.add().at_most_one.literals.extend(vars.tolist())
+
+    def implies(self, pairs: np.ndarray, target: int) -> None:
+        """x_k => target for every pair k: one CP-SAT constraint, one LP row per pair."""
+        self.am.implied.append((pairs, target))
+        c = self.proto.constraints.add()
+        c.enforcement_literal.append(-target - 1)  # not target
+        c.bool_and.literals.extend((-pairs - 1).tolist())  # => no pair
 
 
 def build_model(a: Arrays, switches: bool = False) -> AllocationModel:
-    m = cp_model.CpModel()
-    x = [m.new_bool_var(f"x{k}") for k in range(len(a.pair_case))]
+    b = _Builder(a, switches)
     by_case = _groups(a.pair_case, a.n_cases)
     by_provider = _groups(a.pair_provider, a.n_providers)
-    am = AllocationModel(a, m, x, {}, [], 0, switches={} if switches else None)
-    _add_placement(am, by_case)
-    _add_capacity(am, by_provider)
-    _add_provider_costs(am, by_provider)
-    _add_budgets(am)
-    _add_penalties(am)
-    am.objective = cp_model.LinearExpr.sum([t.expr for t in am.terms.values()])
-    m.minimize(am.objective)
+    _add_placement(b, by_case)
+    _add_capacity(b, by_provider)
+    _add_provider_costs(b, by_provider)
+    _add_budgets(b)
+    _add_penalties(b)
+    am = b.am
+    whole = Term.join(list(am.terms.values()))
+    merged = np.zeros(len(b.proto.variables), np.int64)
+    np.add.at(merged, whole.vars, whole.coeffs)  # exact: int64, not bincount's floats
+    am.objective_vars = np.flatnonzero(merged)
+    am.objective_coeffs = merged[am.objective_vars]
+    b.proto.objective.vars.extend(am.objective_vars.tolist())
+    b.proto.objective.coeffs.extend(am.objective_coeffs.tolist())
     return am
 
 
-def _hard(am: AllocationModel, constraint: cp_model.Constraint, rule: str) -> None:
-    """A rule that may clash: switchable when the model is built with switches."""
-    if am.switches is not None:
-        am.switches[rule] = am.model.new_bool_var(rule)
-        constraint.only_enforce_if(am.switches[rule])
-
-
-def _add_placement(am: AllocationModel, by_case: list[np.ndarray]) -> None:
+def _add_placement(b: _Builder, by_case: list[np.ndarray]) -> None:
     """Each active case at most one provider; a locked case exactly at its lock."""
-    a = am.arrays
+    a = b.a
     for j, idx in enumerate(by_case):
         if a.case_lock[j] != NO:  # a locked case has its one pair only
-            _hard(am, am.model.add(am.x[int(idx[0])] == 1), f"lock:{a.case_ids[j]}")
+            b.row(idx[:1], [1], 1, 1, f"lock:{a.case_ids[j]}")
         elif len(idx) > 1:
-            am.model.add_at_most_one(am.x[k] for k in idx.tolist())
+            b.at_most_one(idx)
 
 
-def _add_capacity(am: AllocationModel, by_provider: list[np.ndarray]) -> None:
-    a = am.arrays
+def _add_capacity(b: _Builder, by_provider: list[np.ndarray]) -> None:
+    a = b.a
     for i, idx in enumerate(by_provider):
         pid = a.provider_ids[i]
         if a.pair_load[idx].sum() > a.capacity[i]:
-            load = _sum(am.x, idx, a.pair_load[idx])
-            _hard(am, am.model.add(load <= int(a.capacity[i])), f"capacity:{pid}")
+            b.row(idx, a.pair_load[idx], NEG_INF, int(a.capacity[i]), f"capacity:{pid}")
         if a.max_cases[i] != NO and len(idx) > a.max_cases[i]:
-            count = _sum(am.x, idx)
-            _hard(am, am.model.add(count <= int(a.max_cases[i])), f"max_cases:{pid}")
+            b.row(idx, np.ones(len(idx)), NEG_INF, int(a.max_cases[i]), f"max_cases:{pid}")
 
 
-def _add_provider_costs(am: AllocationModel, by_provider: list[np.ndarray]) -> None:
+def _add_provider_costs(b: _Builder, by_provider: list[np.ndarray]) -> None:
     """cost_i = fixed (if kept open) + hourly price x hours above included + offers."""
-    a, m = am.arrays, am.model
+    a, am = b.a, b.am
     for i, idx in enumerate(by_provider):
-        parts: list = []
-        constant = 0
+        vars, coeffs, constant = [], [], 0
         if a.fixed[i] > 0 and not a.optional[i]:
             constant = int(a.fixed[i])
         elif a.fixed[i] > 0 and len(idx):
-            is_open = m.new_bool_var(f"open{i}")
-            for k in idx.tolist():
-                m.add_implication(am.x[k], is_open)
+            is_open = b.var(0, 1, f"open{i}")
+            b.implies(idx, is_open)
             am.opened.append((is_open, idx))
-            parts.append(int(a.fixed[i]) * is_open)
+            vars.append([is_open])
+            coeffs.append([int(a.fixed[i])])
         billed = idx[~a.pair_offer[idx]]
         most = int(a.pair_load[billed].sum())
-        if a.hour_price[i] > 0 and most > a.included[i]:
-            hours = _sum(am.x, billed, a.pair_load[billed])
-            if a.included[i] > 0:
-                above = m.new_int_var(0, most - int(a.included[i]), f"excess{i}")
-                m.add(above >= hours - int(a.included[i]))
-                am.excess.append((above, billed, int(a.included[i])))
-                hours = above
-            parts.append(int(a.hour_price[i]) * hours)
+        price = int(a.hour_price[i])
+        if price > 0 and most > a.included[i]:
+            included = int(a.included[i])
+            if included > 0:
+                above = b.var(0, most - included, f"excess{i}")
+                # above >= hours - included
+                b.row(np.append(billed, above), np.append(-a.pair_load[billed], 1), -included, INF)
+                am.excess.append((above, billed, included))
+                vars.append([above])
+                coeffs.append([price])
+            else:
+                vars.append(billed)
+                coeffs.append(price * a.pair_load[billed])
         offered = idx[a.pair_offer[idx]]
-        if len(offered):
-            parts.append(_sum(am.x, offered, a.pair_offer_cost[offered]))
-        am.provider_cost.append(Term(cp_model.LinearExpr.sum(parts), constant))
-    am.terms["cost"] = Term(
-        cp_model.LinearExpr.sum([t.expr for t in am.provider_cost]),
-        sum(t.constant for t in am.provider_cost),
-    )
+        vars.append(offered)
+        coeffs.append(a.pair_offer_cost[offered])
+        am.provider_cost.append(
+            Term(
+                np.concatenate([EMPTY, *map(np.asarray, vars)]).astype(np.int64),
+                np.concatenate([EMPTY, *map(np.asarray, coeffs)]).astype(np.int64),
+                constant,
+            )
+        )
+    am.terms["cost"] = Term.join(am.provider_cost)
 
 
-def _add_budgets(am: AllocationModel) -> None:
-    caps = am.arrays.budget_cap.tolist()
-    for n, (members, cap) in enumerate(zip(am.arrays.budget_members, caps, strict=True)):
-        terms = [am.provider_cost[i] for i in members.tolist()]
-        spent = cp_model.LinearExpr.sum([t.expr for t in terms]) + sum(t.constant for t in terms)
-        _hard(am, am.model.add(spent <= cap), f"budget:{n}")
+def _add_budgets(b: _Builder) -> None:
+    caps = b.a.budget_cap.tolist()
+    for n, (members, cap) in enumerate(zip(b.a.budget_members, caps, strict=True)):
+        spent = Term.join([b.am.provider_cost[i] for i in members.tolist()])
+        b.row(spent.vars, spent.coeffs, NEG_INF, cap - spent.constant, f"budget:{n}")
 
 
-def _add_penalties(am: AllocationModel) -> None:
-    a, m, w = am.arrays, am.model, am.arrays.weight
+def _add_penalties(b: _Builder) -> None:
+    a, am, w = b.a, b.am, b.a.weight
     everything = np.arange(len(a.pair_case))
 
     rel = w["relation_per_level"]
-    given = everything[a.pair_level > 0]
+    given = everything[a.pair_level > 0] if rel else EMPTY
     am.terms["relation"] = Term(
-        -_sum(am.x, given, rel * a.pair_level[given]) if rel else 0,
-        rel * int(a.case_max_level.sum()),
+        given, -rel * a.pair_level[given], rel * int(a.case_max_level.sum())
     )
 
     cont = w["continuity"]
-    kept = everything[a.pair_provider == a.case_current[a.pair_case]]
+    kept = everything[a.pair_provider == a.case_current[a.pair_case]] if cont else EMPTY
     am.terms["continuity"] = Term(
-        -cont * _sum(am.x, kept) if cont else 0,
-        cont * int((a.case_current != NO).sum()),
+        kept, np.full(len(kept), -cont, np.int64), cont * int((a.case_current != NO).sum())
     )
 
     fam = w["family_split"]
@@ -199,29 +298,27 @@ def _add_penalties(am: AllocationModel) -> None:
         family_pairs = everything[a.case_family[a.pair_case] != NO]
         for f, idx in enumerate(_groups(a.case_family[a.pair_case[family_pairs]], a.n_families)):
             idx = family_pairs[idx]
-            groups = [g for g in _groups(a.pair_provider[idx], a.n_providers) if len(g)]
-            groups = [idx[g] for g in groups]
+            groups = [idx[g] for g in _groups(a.pair_provider[idx], a.n_providers) if len(g)]
             if len(groups) < 2:
                 continue
             uses = []
             for g in groups:
                 if len(g) == 1:
-                    uses.append(am.x[int(g[0])])
+                    uses.append(int(g[0]))
                     continue
-                u = m.new_bool_var(f"uses{f}")
-                for k in g.tolist():
-                    m.add_implication(am.x[k], u)
-                am.uses.append((u, g))
+                u = b.var(0, 1, f"uses{f}")
+                b.implies(g, u)
                 uses.append(u)
-            extra = m.new_int_var(0, len(uses) - 1, f"split{f}")
-            m.add(extra >= cp_model.LinearExpr.sum(uses) - 1)
+            extra = b.var(0, len(uses) - 1, f"split{f}")
+            b.row(np.append(uses, extra), np.append(-np.ones(len(uses)), 1), -1, INF)
             am.extra.append((extra, groups))
             splits.append(extra)
-    am.terms["family"] = Term(fam * cp_model.LinearExpr.sum(splits) if splits else 0, 0)
+    am.terms["family"] = Term(np.array(splits, np.int64), np.full(len(splits), fam, np.int64))
 
     coeff = a.pair_kind_penalty
     charged = everything[coeff > 0]
-    am.terms["kind"] = Term(_sum(am.x, charged, coeff[charged]) if len(charged) else 0, 0)
+    am.terms["kind"] = Term(charged, coeff[charged])
 
     miss = w["unassigned"]
-    am.terms["unassigned"] = Term(-miss * _sum(am.x, everything) if miss else 0, miss * a.n_cases)
+    pairs = everything if miss else EMPTY
+    am.terms["unassigned"] = Term(pairs, np.full(len(pairs), -miss, np.int64), miss * a.n_cases)

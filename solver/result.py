@@ -63,6 +63,10 @@ class Result:
     model_size: dict[str, int] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     trace: list[dict[str, float | None]] = field(default_factory=list)  # search progress
+    # Seconds from the start of `solve()` (building included) to the first feasible
+    # allocation and to the reported one; None when there is none.
+    first_solution_seconds: float | None = None
+    best_solution_seconds: float | None = None
 
     @property
     def gap(self) -> float | None:

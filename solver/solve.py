@@ -143,8 +143,9 @@ def solve(
         result.status = "feasible"
         _read(result, am, start, None, None)
     else:
-        model_units = int(solver.value(am.objective)) + sum(t.constant for t in am.terms.values())
-        _read(result, am, am.assignment(solver), model_units, solver.best_objective_bound)
+        solution = np.array(solver.response_proto.solution, np.int64)
+        model_units = am.value(solution)
+        _read(result, am, am.assignment_of(solution), model_units, solver.best_objective_bound)
     return result
 
 
@@ -157,7 +158,7 @@ class _Watch(cp_model.CpSolverSolutionCallback):
 
     def __init__(self, am: AllocationModel, report: Callable[[Progress], None] | None):
         super().__init__()
-        self.constant = sum(t.constant for t in am.terms.values())
+        self.constant = am.constant
         self.scale = am.arrays.money_scale
         self.report = report
         self.start = time.perf_counter()
@@ -206,7 +207,7 @@ def _read(
     inst = a.instance
     provider_cost, values = evaluate(a, assign)
     objective_units = sum(values.values())
-    constants = sum(t.constant for t in am.terms.values())
+    constants = am.constant
     if model_units is not None:
         assert objective_units <= model_units, "model objective below the allocation's value"
     if result.status == "optimal":
