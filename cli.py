@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from solver import Instance, InstanceError, SolveParams, solve
+from solver.generate import MAX_CASES, MAX_PROVIDERS, MAX_SEED, MIN_PROVIDERS
 from solver.io import dump_json, parse_json, write_atomic
 from solver.tables import load_any, write_result_xlsx
 
@@ -448,6 +449,167 @@ def recommend_cmd(
         offers=offers,
     )
     _emit(render_recommendation(rec), {"format": "recommendation/1", **rec}, json_out)
+    return EXIT_OK
+
+
+@cli.command("import-gap")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--out",
+    "out",
+    metavar="INSTANCE.json",
+    help="Instance JSON; '-' for stdout. Default: <file>.json in the current folder.",
+)
+def import_gap_cmd(file, out) -> int:
+    """Convert an OR-Library GAP FILE into an instance (benchmarks/gap/README.md).
+
+    Agents become external providers a1..am, jobs cases j1..jn, every pair an offer; the
+    instance's optimum is the GAP optimum whenever the GAP is feasible.
+    """
+    from solver.gap import gap_instance, read_gap
+    from solver.tables import instance_json
+
+    target = _out_path(out) if out is not None else Path(f"{Path(file).stem}.json")
+    inst = gap_instance(read_gap(file))
+    text = instance_json(inst)
+    if out == "-":
+        click.echo(text, nl=False)
+        return EXIT_OK
+    write_atomic(target, text)
+    click.echo(
+        f"wrote {target}: {inst.name}: {len(inst.providers)} providers, "
+        f"{len(inst.cases)} cases, {len(inst.offers)} offers"
+    )
+    return EXIT_OK
+
+
+@cli.command("bench-gap")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds of search per instance and solver.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=SolveParams.workers,
+    show_default="the machine's cores",
+    help="CP-SAT workers (threads for the MIP peers).",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--best-known",
+    type=click.Path(exists=True, dir_okay=False),
+    help="best-known.csv. Default: the one in the first source's folder or its parent.",
+)
+@click.option("--peers", is_flag=True, help="Also solve with plain CP-SAT, SCIP and HiGHS.")
+@click.option("--out", "prefix", metavar="PREFIX", help="Write PREFIX.csv and PREFIX.json.")
+@click.option("--csv", "csv_out", metavar="FILE", help="Write the rows as CSV.")
+@click.option("--json", "json_out", metavar="FILE", help="Write the JSON; '-' for stdout.")
+def bench_gap_cmd(
+    sources, time_limit, workers, seed, best_known, peers, prefix, csv_out, json_out
+) -> int:
+    """Solve OR-Library GAP instances (files, or folders of them) through solve().
+
+    Per instance: value, best known value and the gap to it, bound and the gap to it, time
+    to the first and to the best solution, build and total seconds; with --peers the same
+    for each peer, and our gap to best known divided by the peer's.
+    """
+    import ortools
+
+    from solver.gap import gap_key, lookup, read_best_known, read_gap
+    from solver.gapbench import (
+        PEERS,
+        bench_one,
+        find_best_known,
+        gap_files,
+        render,
+        rows_csv,
+        summary,
+    )
+
+    if prefix is not None and (csv_out is not None or json_out is not None):
+        raise click.UsageError("give --out PREFIX or --csv/--json, not both")
+    if prefix is not None:
+        csv_out, json_out = f"{prefix}.csv", f"{prefix}.json"
+    option = "--out" if prefix is not None else "--csv"
+    if csv_out == "-":
+        raise click.BadParameter("CSV cannot go to stdout", param_hint=option)
+    csv_path = _out_path(csv_out, option)
+    _out_path(json_out, "--out" if prefix is not None else "--json")
+    files = gap_files(sources)
+    if not files:
+        raise click.BadParameter("no GAP files found", param_hint="SOURCES")
+    gaps = [read_gap(f) for f in files]  # every file is checked before anything is solved
+    best_path = best_known or find_best_known(sources)
+    table = read_best_known(best_path) if best_path is not None else {}
+    params = SolveParams(time_limit=time_limit, workers=workers, seed=seed)
+    chosen = PEERS if peers else ()
+    rows = []
+    for k, (path, gap) in enumerate(zip(files, gaps, strict=True), start=1):
+        click.echo(f"[{k}/{len(files)}] {gap_key(path)} ...", err=True)
+        rows.append(bench_one(path, gap, lookup(table, path), params, chosen))
+    document = {
+        "format": "gap-benchmark/1",
+        "ortools": ortools.__version__,
+        "params": {"time_limit": time_limit, "workers": workers, "seed": seed},
+        "best_known": None if best_path is None else str(best_path),
+        "peers": list(chosen),
+        "instances": rows,
+        "summary": summary(rows, chosen),
+    }
+    text = render(rows, chosen)
+    if csv_path is not None:
+        write_atomic(csv_path, rows_csv(rows))
+        text += f"\n\nwrote {csv_path}"
+    _emit(text, document, json_out)
+    return EXIT_OK
+
+
+@cli.command("generate")
+@click.option(
+    "--cases",
+    type=click.IntRange(1, MAX_CASES),
+    required=True,
+    help="Cases, active and closing.",
+)
+@click.option(
+    "--providers",
+    type=click.IntRange(MIN_PROVIDERS, MAX_PROVIDERS),
+    required=True,
+    help=f"Providers, at least {MIN_PROVIDERS} (one of each kind).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, MAX_SEED),
+    default=0,
+    show_default=True,
+    help="The same seed gives the same instance.",
+)
+@click.option("--out", "out", required=True, metavar="FILE", help="Instance JSON; '-' for stdout.")
+def generate_cmd(cases, providers, seed, out) -> int:
+    """Write a synthetic instance of municipalities, their providers and cases.
+
+    Structure and scale: README, "Generated instances". Feasible by construction, with
+    every case placeable.
+    """
+    from solver.generate import generate
+    from solver.tables import instance_json
+
+    target = _out_path(out)
+    inst = generate(cases, providers, seed)
+    text = instance_json(inst)
+    if target is None:
+        click.echo(text, nl=False)
+        return EXIT_OK
+    write_atomic(target, text)
+    click.echo(
+        f"wrote {target}: {inst.name}: {len(inst.providers)} providers, "
+        f"{len(inst.cases)} cases, {len(inst.offers)} offers, {len(inst.budgets)} budgets"
+    )
     return EXIT_OK
 
 
