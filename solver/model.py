@@ -11,8 +11,7 @@ they equal the spec's formulas; a result is always re-evaluated from the assignm
 
 Every constraint is a linear row `lo <= coeffs . vars <= hi`, kept as numpy arrays
 (`rows`, read by `solver.lp` for the LP relaxation) and written straight into the CP-SAT
-proto in bulk: no Python object per pair. The `open >= x` rows of one provider are one
-CP-SAT constraint ("closed => none of its pairs"), and one LP row per pair.
+proto in bulk: no Python object per pair.
 
 All coefficients are integers in the `Arrays` money and hour units.
 """
@@ -138,8 +137,8 @@ class AllocationModel:
     def set_hint(self, assign: np.ndarray) -> None:
         """Hint every variable with the values the assignment `assign` gives it."""
         values = self.solution_of(assign)
-        hint = self.model.proto.solution_hint
         self.model.clear_hints()
+        hint = self.model.proto.solution_hint
         hint.vars.extend(range(len(values)))
         hint.values.extend(values.tolist())
 
@@ -167,6 +166,8 @@ class _Builder:
 
     def row(self, vars, coeffs, lo: int, hi: int, rule: str | None = None) -> None:
         vars, coeffs = np.asarray(vars, np.int64), np.asarray(coeffs, np.int64)
+        order = np.argsort(vars, kind="stable")  # canonical: by variable
+        vars, coeffs = vars[order], coeffs[order]
         self.am.rows.append(Row(vars, coeffs, lo, hi))
         c = self.proto.constraints.add()
         c.linear.vars.extend(vars.tolist())
@@ -181,11 +182,14 @@ class _Builder:
         self.proto.constraints.add().at_most_one.literals.extend(vars.tolist())
 
     def implies(self, pairs: np.ndarray, target: int) -> None:
-        """x_k => target for every pair k: one CP-SAT constraint, one LP row per pair."""
+        """x_k => target for every pair k (one implication each: CP-SAT linearises them
+        as `target >= x_k`, much tighter than one "not target => no pair" constraint)."""
         self.am.implied.append((pairs, target))
-        c = self.proto.constraints.add()
-        c.enforcement_literal.append(-target - 1)  # not target
-        c.bool_and.literals.extend((-pairs - 1).tolist())  # => no pair
+        text = "".join(
+            f"constraints {{ enforcement_literal: {k} bool_and {{ literals: {target} }} }}\n"
+            for k in pairs.tolist()
+        )
+        self.proto.merge_text_format(text)
 
 
 def build_model(a: Arrays, switches: bool = False) -> AllocationModel:
@@ -205,6 +209,7 @@ def build_model(a: Arrays, switches: bool = False) -> AllocationModel:
     am.objective_coeffs = merged[am.objective_vars]
     b.proto.objective.vars.extend(am.objective_vars.tolist())
     b.proto.objective.coeffs.extend(am.objective_coeffs.tolist())
+    b.proto.objective.scaling_factor = 1  # as CpModel.minimize writes it
     return am
 
 

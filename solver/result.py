@@ -24,6 +24,10 @@ def money(value: Fraction | None) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def hours(value: Fraction) -> float:
     return round(float(value), 2)
 
@@ -59,6 +63,7 @@ class Result:
     closing_cases: int = 0
     build_seconds: float = 0.0  # deriving arrays and building the CP-SAT model
     heuristic_seconds: float = 0.0  # the greedy start
+    lp_seconds: float = 0.0  # the LP relaxation (part of solve_seconds)
     solve_seconds: float = 0.0  # the CP-SAT search
     model_size: dict[str, int] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
@@ -112,6 +117,9 @@ class Result:
             "conflicts": self.conflicts,
             "build_seconds": round(self.build_seconds, 4),
             "heuristic_seconds": round(self.heuristic_seconds, 4),
+            "lp_seconds": round(self.lp_seconds, 4),
+            "first_solution_seconds": _seconds(self.first_solution_seconds),
+            "best_solution_seconds": _seconds(self.best_solution_seconds),
             "solve_seconds": round(self.solve_seconds, 4),
             "model_size": self.model_size,
             "params": self.params,
@@ -164,6 +172,7 @@ class Result:
         lines.append(
             f"model built in {self.build_seconds:.3f} s, greedy start in "
             f"{self.heuristic_seconds:.3f} s, solved in {self.solve_seconds:.3f} s"
+            f" (LP bound {self.lp_seconds:.3f} s)"
         )
         return "\n".join(lines)
 

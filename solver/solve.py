@@ -17,6 +17,7 @@ from solver.arrays import NO, Arrays, derive
 from solver.conflicts import lock_conflicts
 from solver.heuristic import evaluate, greedy
 from solver.instance import Instance
+from solver.lp import relax
 from solver.model import AllocationModel, build_model
 from solver.reasons import unassigned_reasons
 from solver.result import PENALTIES, ProviderLoad, Result
@@ -41,12 +42,15 @@ class Progress:
 
 @dataclass(frozen=True)
 class SolveParams:
-    """How to run CP-SAT.
+    """How to run the search.
 
-    time_limit: wall-clock seconds for the search (model building not included).
+    time_limit: wall-clock seconds for the search (the LP and CP-SAT; building and the
+        greedy start not included).
     workers: CP-SAT search workers; default the machine's cores.
     seed: random seed. Results are the same for the same seed and worker count.
     hint: start CP-SAT from the greedy allocation.
+    lp: solve the LP relaxation first: its proven bound is reported when better than
+        CP-SAT's, and pairs it proves useless are fixed (see `solver.lp`).
     log: print CP-SAT's search log.
     progress: called with a `Progress` at each new solution or bound (e.g. a progress line).
     """
@@ -55,6 +59,7 @@ class SolveParams:
     workers: int = max(1, os.cpu_count() or 1)
     seed: int = 0
     hint: bool = True
+    lp: bool = True
     log: bool = False
     progress: Callable[[Progress], None] | None = field(default=None, compare=False)
 
@@ -63,6 +68,10 @@ class SolveParams:
             raise ValueError("time_limit must be a positive number of seconds")
         if self.workers < 1:
             raise ValueError("workers must be at least 1")
+
+
+# Share of the time limit the LP relaxation may use before CP-SAT starts.
+LP_SHARE = 0.25
 
 
 def solve(
@@ -94,59 +103,122 @@ def solve(
     start = greedy(arrays, seed) if params.hint else None
     heuristic_seconds = time.perf_counter() - derived
     am = build_model(arrays)
-    if start is not None:
-        am.set_hint(start)
     built = time.perf_counter()
+    build_seconds = built - started - heuristic_seconds
+    log.info("model built in %.3f s", build_seconds)
+    watch = _Watch(am, params.progress, started)
+    start_units = None
+    if start is not None:
+        start_units = sum(evaluate(arrays, start)[1].values())
+        watch.record(start_units, None, heuristic_seconds)
+
+    relaxation, fixed = None, 0
+    if params.lp and arrays.n_cases:
+        relaxation = relax(am, params.time_limit * LP_SHARE)
+    if relaxation is not None:
+        watch.record(None, relaxation.bound)
+        if start_units is not None:
+            fixed = _fix(am, relaxation.fixable(start_units) & ~_pairs_of(am, start))
     proto = am.model.proto
     size = {
-        "pairs": len(arrays.pair_case),
+        "pairs": am.n_pairs,
         "variables": len(proto.variables),
         "constraints": len(proto.constraints),
+        "fixed_pairs": fixed,
     }
-    log.info("model built in %.3f s: %s", built - started, size)
+    result = Result(
+        instance=instance.name,
+        status="unknown",
+        closing_cases=closing,
+        build_seconds=build_seconds,
+        heuristic_seconds=heuristic_seconds,
+        lp_seconds=0.0 if relaxation is None else relaxation.seconds,
+        model_size=size,
+        params=_params(params),
+        trace=watch.trace,
+    )
+    if start_units is not None and relaxation is not None and start_units <= relaxation.bound:
+        # The LP bound proves the greedy start optimal: no search needed.
+        result.status = "optimal"
+        _read(result, am, start, None, None)
+        result.solve_seconds = time.perf_counter() - built
+        _times(result, watch)
+        return result
 
+    if start is not None:
+        am.set_hint(start)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = params.time_limit
+    solver.parameters.max_time_in_seconds = max(
+        0.05, params.time_limit - (time.perf_counter() - built)
+    )
     solver.parameters.num_workers = params.workers
     solver.parameters.random_seed = params.seed
     solver.parameters.log_search_progress = params.log
     # Deterministic parallel search: same seed and workers, same allocation.
     solver.parameters.interleave_search = True
-    watch = _Watch(am, params.progress)
     solver.best_bound_callback = watch.on_bound
     code = solver.solve(am.model, watch)
-    solve_seconds = time.perf_counter() - built
+    result.solve_seconds = time.perf_counter() - built
 
     status = {
         cp_model.OPTIMAL: "optimal",
         cp_model.FEASIBLE: "feasible",
         cp_model.INFEASIBLE: "infeasible",
     }.get(code, "unknown")
-    result = Result(
-        instance=instance.name,
-        status=status,
-        closing_cases=closing,
-        build_seconds=built - started - heuristic_seconds,
-        heuristic_seconds=heuristic_seconds,
-        solve_seconds=solve_seconds,
-        model_size=size,
-        params=_params(params),
-        trace=watch.trace,
-    )
+    result.status = status
     if status == "infeasible":  # cannot happen when lock_conflicts is complete
         result.conflicts = ["the locks, capacities and budgets cannot all hold together"]
         return result
+    lp_bound = None if relaxation is None else relaxation.bound
     if status == "unknown":
         if start is None:
             return result
         # CP-SAT found nothing in time: report the greedy start, feasible by construction.
         result.status = "feasible"
-        _read(result, am, start, None, None)
+        _read(result, am, start, None, lp_bound)
     else:
         solution = np.array(solver.response_proto.solution, np.int64)
         model_units = am.value(solution)
-        _read(result, am, am.assignment_of(solution), model_units, solver.best_objective_bound)
+        bound = _units(solver.best_objective_bound, am.constant)
+        if lp_bound is not None:
+            bound = lp_bound if bound is None else max(bound, lp_bound)
+        _read(result, am, am.assignment_of(solution), model_units, bound)
+    _times(result, watch)
     return result
+
+
+def _pairs_of(am: AllocationModel, assign: np.ndarray | None) -> np.ndarray:
+    a = am.arrays
+    if assign is None:
+        return np.zeros(am.n_pairs, bool)
+    return assign[a.pair_case] == a.pair_provider
+
+
+def _fix(am: AllocationModel, zero: np.ndarray) -> int:
+    """Fix the pairs marked in `zero` to 0 in the CP-SAT model; how many."""
+    variables = am.model.proto.variables
+    for k in np.flatnonzero(zero).tolist():
+        domain = variables[k].domain
+        domain.clear()
+        domain.extend([0, 0])
+    return int(zero.sum())
+
+
+def _units(bound: float, constant: int) -> int | None:
+    """CP-SAT's objective bound in whole money units (objective values are whole)."""
+    return math.ceil(bound - 1e-6) + constant if math.isfinite(bound) else None
+
+
+def _times(result: Result, watch: _Watch) -> None:
+    """Seconds to the first allocation and to the reported one (its value first seen)."""
+    found = [p for p in watch.trace if p["objective"] is not None]
+    if not found or result.objective is None:
+        return
+    result.first_solution_seconds = found[0]["seconds"]
+    best = float(result.objective)
+    result.best_solution_seconds = next(
+        (p["seconds"] for p in found if p["objective"] <= best + 1e-6), found[-1]["seconds"]
+    )
 
 
 def _params(params: SolveParams) -> dict:
@@ -154,23 +226,36 @@ def _params(params: SolveParams) -> dict:
 
 
 class _Watch(cp_model.CpSolverSolutionCallback):
-    """Records each new solution and bound (money in DKK) and passes them on."""
+    """Records each new solution and bound (money in DKK, seconds since `solve` started)
+    and passes them on."""
 
-    def __init__(self, am: AllocationModel, report: Callable[[Progress], None] | None):
+    def __init__(
+        self, am: AllocationModel, report: Callable[[Progress], None] | None, start: float
+    ):
         super().__init__()
         self.constant = am.constant
         self.scale = am.arrays.money_scale
         self.report = report
-        self.start = time.perf_counter()
+        self.start = start
         self.objective: Fraction | None = None
         self.bound: Fraction | None = None
         self.trace: list[dict[str, float | None]] = []
 
+    def record(self, objective: int | None, bound: int | None, seconds: float | None = None):
+        """A point found outside CP-SAT (money units, constant included)."""
+        if objective is not None:
+            self.objective = Fraction(objective, self.scale)
+        if bound is not None:
+            self.bound = Fraction(bound, self.scale)
+        self._emit(seconds)
+
     def _dkk(self, value: float) -> Fraction:
         return Fraction(round(value) + self.constant, self.scale)
 
-    def _emit(self) -> None:
-        point = Progress(time.perf_counter() - self.start, self.objective, self.bound)
+    def _emit(self, seconds: float | None = None) -> None:
+        if seconds is None:
+            seconds = time.perf_counter() - self.start
+        point = Progress(seconds, self.objective, self.bound)
         self.trace.append(
             {
                 "seconds": round(point.seconds, 4),
@@ -186,8 +271,10 @@ class _Watch(cp_model.CpSolverSolutionCallback):
         self._emit()
 
     def on_bound(self, bound: float) -> None:
-        self.bound = self._dkk(bound)
-        self._emit()
+        bound = self._dkk(bound)
+        if self.bound is None or bound > self.bound:
+            self.bound = bound
+            self._emit()
 
 
 def _read(
@@ -195,7 +282,7 @@ def _read(
     am: AllocationModel,
     assign: np.ndarray,
     model_units: int | None,
-    bound: float | None,
+    bound: int | None,
 ) -> None:
     """Fill the result from an assignment, every figure re-evaluated exactly.
 
@@ -207,19 +294,20 @@ def _read(
     inst = a.instance
     provider_cost, values = evaluate(a, assign)
     objective_units = sum(values.values())
-    constants = am.constant
     if model_units is not None:
         assert objective_units <= model_units, "model objective below the allocation's value"
-    if result.status == "optimal":
+    if result.status == "optimal" and model_units is not None:
         assert objective_units == model_units, "optimum differs from the allocation's value"
 
     result.objective = a.money(objective_units)
     result.total_cost = a.money(values["cost"])
     result.penalties = {name: a.money(values[name]) for name in PENALTIES}
+    if bound is not None and bound >= objective_units:
+        result.status = "optimal"  # proven by the bound (CP-SAT's or the LP's)
     if result.status == "optimal":
         result.bound = result.objective
-    elif bound is not None and math.isfinite(bound):
-        result.bound = min(result.objective, a.money(math.ceil(bound - 1e-6) + constants))
+    elif bound is not None:
+        result.bound = a.money(bound)
 
     chosen = assign[a.pair_case] == a.pair_provider
     for k in np.flatnonzero(chosen).tolist():
