@@ -95,16 +95,18 @@ def derive(inst: Instance) -> Arrays:
 
     # Loads and offers (hundredths of an hour and cents first, scaled below).
     load_c = np.array([_cents(c.hours_per_week) for c in cases], np.int64)[pair_case]
-    offer_pos = {}
     cid = {c.id: j for j, c in enumerate(cases)}
-    for o in inst.offers:
-        if o.case in cid:
-            offer_pos[(cid[o.case], pid[o.provider])] = o
+    offers = [o for o in inst.offers if o.case in cid]
+    # Each offer's pair, found by its key case * P + provider among the sorted pair keys.
+    keys = np.array([cid[o.case] * P + pid[o.provider] for o in offers], np.int64)
+    pos = np.minimum(np.searchsorted(pair_case * P + pair_provider, keys), len(pair_case) - 1)
+    hit = np.zeros(len(keys), bool)
+    if len(pair_case):
+        hit = pair_case[pos] * P + pair_provider[pos] == keys
     pair_offer = np.zeros(len(pair_case), bool)
     offer_dkk = [Fraction(0)] * len(pair_case)
-    for k, (j, i) in enumerate(zip(pair_case.tolist(), pair_provider.tolist(), strict=True)):
-        o = offer_pos.get((j, i))
-        if o is not None:
+    for o, k, found in zip(offers, pos.tolist(), hit.tolist(), strict=True):
+        if found:  # an offer for an ineligible pair is not used
             pair_offer[k] = True
             offer_dkk[k] = Fraction(o.annual_cost)
             if o.hours_per_week is not None:
@@ -132,10 +134,22 @@ def derive(inst: Instance) -> Arrays:
     def units(values: list[Fraction]) -> np.ndarray:
         return np.array([int(v * scale) for v in values], np.int64)
 
-    relation = np.zeros((C, P), np.int64)
+    # Relations, sparse: level per (case, provider) key, looked up for the pairs.
+    rel_keys, rel_levels = [], []
     for j, c in enumerate(cases):
         for p_id, level in c.relations.items():
-            relation[j, pid[p_id]] = level
+            rel_keys.append(j * P + pid[p_id])
+            rel_levels.append(level)
+    rel_keys_arr = np.array(rel_keys, np.int64)
+    order = np.argsort(rel_keys_arr)
+    rel_keys_arr, rel_levels_arr = rel_keys_arr[order], np.array(rel_levels, np.int64)[order]
+    pair_keys = pair_case * P + pair_provider
+    at = np.minimum(np.searchsorted(rel_keys_arr, pair_keys), max(len(rel_keys_arr) - 1, 0))
+    pair_level = np.zeros(len(pair_case), np.int64)
+    if len(rel_keys_arr):
+        found = rel_keys_arr[at] == pair_keys
+        pair_level[found] = rel_levels_arr[at[found]]
+    case_max_level = np.array([max(c.relations.values(), default=0) for c in cases], np.int64)
     current = np.array(
         [pid.get(c.current_provider, NO) if c.current_provider else NO for c in cases], int
     )
@@ -166,10 +180,10 @@ def derive(inst: Instance) -> Arrays:
         pair_load=load_c // g,
         pair_offer=pair_offer,
         pair_offer_cost=units(offer_dkk),
-        pair_level=relation[pair_case, pair_provider],
+        pair_level=pair_level,
         case_lock=lock,
         case_current=current,
-        case_max_level=relation.max(axis=1, initial=0),
+        case_max_level=case_max_level,
         case_family=case_family,
         n_families=len(shared),
         kind_index=kind_index,
@@ -209,14 +223,21 @@ def _eligibility(inst: Instance, cases: list, pid: dict[str, int]) -> np.ndarray
     hi = np.array([99 if p.max_age is None else p.max_age for p in providers])[None, :]
     ok &= (age >= lo) & (age <= hi)
     # districts: empty means all; a case without a district fits only those
+    names = sorted({c.district for c in cases if c.district is not None})
+    code = {d: n for n, d in enumerate(names)}
+    case_code = np.array([code.get(c.district, len(names)) for c in cases], int)
+    serves = np.ones((P, len(names) + 1), bool)  # last column: no district
     for i, p in enumerate(providers):
         if p.districts:
-            ok[:, i] &= np.array([c.district in p.districts for c in cases], bool)
+            serves[i] = False
+            serves[i, [code[d] for d in p.districts if d in code]] = True
+    ok &= serves[:, case_code].T
     for j, c in enumerate(cases):
         for p_id in c.forbidden_providers:
             ok[j, pid[p_id]] = False
     # providers that accept no new cases keep only their current ones
-    for i, p in enumerate(providers):
-        if not p.accepts_new:
-            ok[:, i] &= np.array([c.current_provider == p.id for c in cases], bool)
+    closed = np.array([not p.accepts_new for p in providers], bool)
+    if closed.any():
+        current = np.array([pid.get(c.current_provider or "", NO) for c in cases], int)
+        ok[:, closed] &= current[:, None] == np.flatnonzero(closed)[None, :]
     return ok

@@ -29,7 +29,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "instances" / "tiny.json"
 TINY_OBJECTIVE = 798800
-TIMING_KEYS = ("build_seconds", "heuristic_seconds", "solve_seconds")
+TIMING_KEYS = (
+    "build_seconds",
+    "heuristic_seconds",
+    "solve_seconds",
+    "lp_seconds",
+    "first_solution_seconds",
+    "best_solution_seconds",
+)
 
 
 def run_cli(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:

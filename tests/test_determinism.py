@@ -10,7 +10,14 @@ from solver import SolveParams, load_instance, solve
 from solver.checker import check
 
 BALLERUP = Path(__file__).resolve().parent.parent / "instances" / "ballerup-2022.json"
-TIMINGS = ("build_seconds", "heuristic_seconds", "solve_seconds")
+TIMINGS = (
+    "build_seconds",
+    "heuristic_seconds",
+    "solve_seconds",
+    "lp_seconds",
+    "first_solution_seconds",
+    "best_solution_seconds",
+)
 
 
 def without_timings(doc: dict) -> dict:
