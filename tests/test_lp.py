@@ -1,0 +1,75 @@
+"""The LP bound and reduced-cost fixing against exhaustive search; the hint is complete.
+
+The bound must never exceed the true optimum (brute force over the independent checker),
+and every pair it marks fixable for an upper value U must be unused by every allocation
+worth U or less, in particular by the optimum when U is the optimum.
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from bruteforce import RandomChooser, brute_force, random_instance_dict, to_json
+
+from solver import SolveParams, load_instance, solve, validate_instance
+from solver.arrays import derive
+from solver.heuristic import evaluate, greedy
+from solver.lp import relax
+from solver.model import build_model
+
+
+def test_lp_bound_and_fixing_never_cut_off_the_optimum():
+    rng = random.Random(20261123)
+    checked = 0
+    for _ in range(120):
+        doc = random_instance_dict(RandomChooser(rng))
+        inst = validate_instance(doc)
+        best, placement = brute_force(inst)
+        if best is None:
+            continue
+        a = derive(inst)
+        am = build_model(a)
+        relaxation = relax(am, 10)
+        assert relaxation is not None, to_json(doc)
+        where = f"bound {relaxation.bound}, optimum {best}; {to_json(doc)}"
+        assert Fraction(relaxation.bound, a.money_scale) <= best, where
+        # The optimum's own pairs are never fixable at the optimum's value.
+        upper = int(best * a.money_scale)
+        index = {p: i for i, p in enumerate(a.provider_ids)}
+        assign = np.array([index.get(placement.get(c, ""), -1) for c in a.case_ids], int)
+        assert sum(evaluate(a, assign)[1].values()) == upper, where
+        used = assign[a.pair_case] == a.pair_provider
+        assert not (relaxation.fixable(upper) & used).any(), where
+        checked += 1
+    assert checked >= 60
+
+
+def test_the_lp_bound_proves_the_bundled_optimum():
+    inst = load_instance(Path(__file__).resolve().parent.parent / "instances/ballerup-2022.json")
+    result = solve(inst, SolveParams(time_limit=20, workers=2))
+    a = derive(inst)
+    relaxation = relax(build_model(a), 10)
+    assert result.status == "optimal"
+    assert relaxation is not None
+    assert Fraction(relaxation.bound, a.money_scale) <= result.objective
+
+
+def test_the_hint_sets_every_variable_to_the_allocation_values():
+    rng = random.Random(7)
+    for _ in range(30):
+        inst = validate_instance(random_instance_dict(RandomChooser(rng)))
+        a = derive(inst)
+        am = build_model(a)
+        start = greedy(a)
+        am.set_hint(start)
+        hint = am.model.proto.solution_hint
+        variables = len(am.model.proto.variables)
+        assert sorted(hint.vars) == list(range(variables))
+        values = np.zeros(variables, np.int64)
+        values[list(hint.vars)] = list(hint.values)
+        # The hinted values are the model's reading of the allocation: same objective.
+        assert am.value(values) == sum(evaluate(a, start)[1].values())
+        assert (am.assignment_of(values) == start).all()
