@@ -117,7 +117,13 @@ def solve(
         relaxation = relax(am, params.time_limit * LP_SHARE)
     if relaxation is not None:
         watch.record(None, relaxation.bound)
-        if start_units is not None:
+        if start is not None:
+            # LP-guided start: the greedy again, keeping each case's largest LP pair.
+            guided = greedy(arrays, _rounded(am, relaxation.values))
+            guided_units = sum(evaluate(arrays, guided)[1].values())
+            if guided_units < start_units:
+                start, start_units = guided, guided_units
+                watch.record(start_units, None)
             fixed = _fix(am, relaxation.fixable(start_units) & ~_pairs_of(am, start))
     proto = am.model.proto
     size = {
@@ -185,6 +191,15 @@ def solve(
         _read(result, am, am.assignment_of(solution), model_units, bound)
     _times(result, watch)
     return result
+
+
+def _rounded(am: AllocationModel, x: np.ndarray) -> np.ndarray:
+    """Per case, the provider of its largest LP value when that is above 1/2, else NO."""
+    a = am.arrays
+    out = np.full(a.n_cases, NO, int)
+    big = np.flatnonzero(x > 0.5)  # at most one such pair per case
+    out[a.pair_case[big]] = a.pair_provider[big]
+    return out
 
 
 def _pairs_of(am: AllocationModel, assign: np.ndarray | None) -> np.ndarray:
