@@ -7,6 +7,7 @@ Messages say where such a value was found, never the value itself.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from solver.errors import field_name, record_name
 
@@ -26,6 +27,10 @@ def looks_like_cpr(text: str) -> bool:
     return any(_valid_date(int(m[1]), int(m[2]), int(m[3])) for m in _CPR.finditer(text))
 
 
+# Keys repeat (field names, provider ids in relations): check each once.
+_key_like_cpr = lru_cache(maxsize=65536)(looks_like_cpr)
+
+
 def cpr_problems(raw: object) -> list[str]:
     """One line per string or key in the raw document that looks like a CPR number."""
     found: list[str] = []
@@ -33,9 +38,10 @@ def cpr_problems(raw: object) -> list[str]:
     def walk(node: object, loc: list[object]) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
-                if isinstance(key, str) and looks_like_cpr(key):
+                bad = _key_like_cpr(str(key))
+                if bad:
                     found.append(cpr_message(raw, loc, "a key"))
-                walk(value, [*loc, "<key>" if looks_like_cpr(str(key)) else key])
+                walk(value, [*loc, "<key>" if bad else key])
         elif isinstance(node, list | tuple):
             for n, value in enumerate(node):
                 walk(value, [*loc, n])
