@@ -1,26 +1,30 @@
 """The LP relaxation of the model: a proven lower bound and reduced costs.
 
 The relaxation is the model's own rows (`AllocationModel.rows` and `implied`) with every
-variable continuous within its bounds, solved by GLOP (dual simplex) or PDLP (first-order,
-for very large models), both bundled with OR-Tools.
+variable continuous within its bounds. Models up to `GLOP_PAIRS` pairs are solved by GLOP
+(OR-Tools' simplex). Larger ones, where GLOP takes minutes, get the same bound from a
+Lagrangian dual by subgradient steps (Polyak steps towards the starting allocation's
+value): every row but the per-case placement rows is priced by its multiplier and each
+case picks its cheapest pair or none. At its best the Lagrangian dual equals the LP bound.
 
 The LP solver works in floating point, so its objective is not itself a proof. The bound
 reported is the Lagrangian value of the LP's duals `y`, which is a valid lower bound for
 any `y` (weak duality, computed with the model's exact data):
 
     for every x with var_lo <= x <= var_hi and row_lo <= A x <= row_hi:
-    c.x = y.(A x) + d.x  with d = c - A'y
+    c.x = y.(A x) + d.x  with d = c - A'y   (y = 0 on the placement rows)
         >= sum_r (y_r row_lo_r if y_r > 0 else y_r row_hi_r)
-         + sum_k (d_k var_lo_k if d_k > 0 else d_k var_hi_k)  =: L(y)
+         + sum_cases min(0, min of d over the case's pairs)   (its pair's d when locked)
+         + sum_other k (d_k var_lo_k if d_k > 0 else d_k var_hi_k)  =: L(y)
 
-A row side that is infinite takes no dual weight. The sum is taken in float64 and lowered
-by a margin that covers its rounding error, then rounded up to whole money units (every
-objective value is a whole number of units).
+since each case takes at most one pair. A row side that is infinite takes no dual weight.
+The sum is taken in float64 and lowered by a margin that covers its rounding error, then
+rounded up to whole money units (every objective value is a whole number of units).
 
-Reduced-cost fixing: any x with x_k = 1 has c.x >= L(y) + d_k (for d_k > 0, var_lo_k = 0),
-so a pair with L(y) + d_k > U can be fixed to 0 without losing any allocation worth U or
-less, e.g. the starting allocation. Optimality proven for the fixed model is optimality
-for the full one.
+Reduced-cost fixing: any x with x_k = 1 has c.x >= L(y) + r_k, with r_k = d_k less its
+case's term min(0, min of its d) (0 for a locked pair). So a pair with L(y) + r_k > U can
+be fixed to 0 without losing any allocation worth U or less, e.g. the starting allocation.
+Optimality proven for the fixed model is optimality for the full one.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 from ortools.linear_solver.python import model_builder_helper as mbh
 
+from solver.arrays import NO
 from solver.model import INF, NEG_INF, AllocationModel
 
 
@@ -58,17 +63,38 @@ def _margin(size: float) -> float:
     return 1e-12 * abs(size) + 1e-6
 
 
-def _matrix(am: AllocationModel):
+# Above this many pairs the bound comes from subgradient steps instead of GLOP.
+GLOP_PAIRS = 200_000
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The dualised rows (all but the placement rows) and the variables' data."""
+
+    matrix: sp.csr_matrix
+    lo: np.ndarray
+    hi: np.ndarray
+    var_lo: np.ndarray
+    var_hi: np.ndarray
+    cost: np.ndarray
+    case_first: np.ndarray  # first pair of each case with pairs
+    case_locked: np.ndarray  # per case with pairs
+    n_pairs: int
+
+
+def _rows(am: AllocationModel) -> _Rows:
     """The rows as a CSR matrix with lower and upper sides (inf for none)."""
     n = len(am.model.proto.variables)
+    placement = set(am.placement)
+    kept = [row for r, row in enumerate(am.rows) if r not in placement]
     parts_r, parts_v, parts_c, lo, hi = [], [], [], [], []
-    for r, row in enumerate(am.rows):
+    for r, row in enumerate(kept):
         parts_r.append(np.full(len(row.vars), r))
         parts_v.append(row.vars)
         parts_c.append(row.coeffs)
         lo.append(-math.inf if row.lo == NEG_INF else row.lo)
         hi.append(math.inf if row.hi == INF else row.hi)
-    r = len(am.rows)
+    r = len(kept)
     for pairs, target in am.implied:  # target - x_k >= 0
         rows = np.arange(r, r + len(pairs))
         parts_r += [rows, rows]
@@ -87,44 +113,148 @@ def _matrix(am: AllocationModel):
         ),
         shape=(r, n),
     )
-    return matrix, np.array(lo, float), np.array(hi, float)
-
-
-def relax(am: AllocationModel, time_limit: float, engine: str = "glop") -> Relaxation | None:
-    """Solve the LP relaxation; None when the LP solver gives no usable duals in time."""
-    started = time.perf_counter()
-    matrix, row_lo, row_hi = _matrix(am)
+    a = am.arrays
     var_lo, var_hi = (b.astype(float) for b in am.bounds())
-    cost = np.zeros(matrix.shape[1])
+    cost = np.zeros(n)
     cost[am.objective_vars] = am.objective_coeffs
-    builder = mbh.ModelBuilderHelper()
-    builder.fill_model_from_sparse_data(var_lo, var_hi, cost, row_lo, row_hi, matrix)
-    solver = mbh.ModelSolverHelper(engine)
-    solver.set_time_limit_in_seconds(max(0.1, time_limit))
-    solver.solve(builder)
-    if not solver.has_response() or len(solver.dual_values()) != matrix.shape[0]:
-        return None
-    y = np.nan_to_num(np.asarray(solver.dual_values(), float))
-    # A dual on an infinite side is worthless: drop it (the bound stays valid).
-    y[(y > 0) & np.isinf(row_lo)] = 0.0
-    y[(y < 0) & np.isinf(row_hi)] = 0.0
-    d = cost - matrix.T @ y
-    rows = np.where(y > 0, y * np.where(np.isinf(row_lo), 0, row_lo), 0.0) + np.where(
-        y < 0, y * np.where(np.isinf(row_hi), 0, row_hi), 0.0
+    first = np.flatnonzero(np.r_[True, a.pair_case[1:] != a.pair_case[:-1]]) if am.n_pairs else []
+    first = np.asarray(first, int)
+    locked = a.case_lock[a.pair_case[first]] != NO if len(first) else np.zeros(0, bool)
+    lo_arr, hi_arr = np.array(lo, float), np.array(hi, float)
+    return _Rows(matrix, lo_arr, hi_arr, var_lo, var_hi, cost, first, locked, am.n_pairs)
+
+
+def _lagrangian(rows: _Rows, y: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """L(y) (no constant, less no margin yet), the size of its terms, d, and the
+    subproblem's solution (pair booleans and the other variables at their bounds)."""
+    y = y.copy()
+    y[(y > 0) & np.isinf(rows.lo)] = 0.0  # a dual on an infinite side is worthless
+    y[(y < 0) & np.isinf(rows.hi)] = 0.0
+    d = rows.cost - rows.matrix.T @ y
+    side = np.where(y > 0, y * np.nan_to_num(rows.lo, posinf=0, neginf=0), 0.0) + np.where(
+        y < 0, y * np.nan_to_num(rows.hi, posinf=0, neginf=0), 0.0
     )
-    cols = np.where(d > 0, d * var_lo, d * var_hi)
-    value = math.fsum(rows.tolist()) + math.fsum(cols.tolist())
-    scale = math.fsum(np.abs(rows).tolist()) + math.fsum(np.abs(cols).tolist())
-    value -= _margin(scale)
+    n = rows.n_pairs
+    x = np.where(d > 0, rows.var_lo, rows.var_hi)
+    others = np.where(d[n:] > 0, d[n:] * rows.var_lo[n:], d[n:] * rows.var_hi[n:])
+    cases = np.zeros(0)
+    if n:
+        dx = d[:n]
+        best = np.minimum.reduceat(dx, rows.case_first)
+        cases = np.where(rows.case_locked, dx[rows.case_first], np.minimum(best, 0.0))
+        # The subproblem's pairs: a locked case's pair; else the cheapest if negative.
+        counts = np.diff(np.r_[rows.case_first, n])
+        at_best = (dx == np.repeat(best, counts)) & np.repeat(best < 0, counts)
+        group = np.repeat(np.arange(len(counts)), counts)
+        chosen = np.zeros(n)
+        hits = np.flatnonzero(at_best)
+        _, first_hit = np.unique(group[hits], return_index=True)
+        chosen[hits[first_hit]] = 1.0
+        chosen[rows.case_first[rows.case_locked]] = 1.0
+        x[:n] = chosen
+        # Reduced cost of a pair: what placing the case there adds to L(y).
+        d = d.copy()
+        d[:n] = np.where(np.repeat(rows.case_locked, counts), 0.0, dx - np.repeat(cases, counts))
+    terms = [side, cases, others]
+    value = sum(math.fsum(t.tolist()) for t in terms)
+    size = sum(math.fsum(np.abs(t).tolist()) for t in terms)
+    return value, size, d, x
+
+
+def relax(am: AllocationModel, time_limit: float, upper: int | None = None) -> Relaxation | None:
+    """A proven bound from the LP relaxation; None when none is found in time.
+
+    `upper` (money units, constant included), a known allocation's value, steers the
+    subgradient steps on large models.
+    """
+    started = time.perf_counter()
+    rows = _rows(am)
+    if am.n_pairs <= GLOP_PAIRS or upper is None:
+        found = _glop(rows, time_limit)
+        engine = "glop"
+    else:
+        found = _subgradient(rows, upper - am.constant, started + time_limit)
+        engine = "lagrangian"
+    if found is None:
+        return None
+    y, lp_value, values = found
+    value, size, d, x = _lagrangian(rows, y)
+    value -= _margin(size)
     if not math.isfinite(value):
         return None
     n = am.n_pairs
     return Relaxation(
         bound=math.ceil(value) + am.constant,
         lagrangian=value + am.constant,
-        lp_value=float(solver.objective_value()) + am.constant,
+        lp_value=(value if lp_value is None else lp_value) + am.constant,
         reduced_costs=d[:n],
-        values=np.asarray(solver.variable_values(), float)[:n],
+        values=(x if values is None else values)[:n],
         engine=engine,
         seconds=time.perf_counter() - started,
     )
+
+
+def _glop(rows: _Rows, time_limit: float):
+    """GLOP on all rows (placement rows included): the duals of the other rows, the LP
+    value and the LP solution; None without a usable answer."""
+    placement = _placement_matrix(rows)
+    matrix = sp.vstack([rows.matrix, placement]).tocsr()
+    p = placement.shape[0]
+    lo = np.r_[rows.lo, np.where(rows.case_locked, 1.0, -np.inf)]
+    hi = np.r_[rows.hi, np.ones(p)]
+    builder = mbh.ModelBuilderHelper()
+    builder.fill_model_from_sparse_data(rows.var_lo, rows.var_hi, rows.cost, lo, hi, matrix)
+    solver = mbh.ModelSolverHelper("glop")
+    solver.set_time_limit_in_seconds(max(0.1, time_limit))
+    solver.solve(builder)
+    if not solver.has_response() or len(solver.dual_values()) != matrix.shape[0]:
+        return None
+    y = np.nan_to_num(np.asarray(solver.dual_values(), float))[: rows.matrix.shape[0]]
+    return y, float(solver.objective_value()), np.asarray(solver.variable_values(), float)
+
+
+def _placement_matrix(rows: _Rows) -> sp.csr_matrix:
+    n, m = rows.n_pairs, rows.matrix.shape[1]
+    counts = np.diff(np.r_[rows.case_first, n]).astype(int)
+    group = np.repeat(np.arange(len(counts)), counts)
+    return sp.csr_matrix((np.ones(n), (group, np.arange(n))), shape=(len(counts), m))
+
+
+def _subgradient(rows: _Rows, upper: float, deadline: float, iterations: int = 3000):
+    """Best multipliers found by projected subgradient steps (Polyak, target `upper`)."""
+    if rows.matrix.shape[0] == 0:
+        return np.zeros(0), None, None
+    # Rows scaled to a largest coefficient of 1: comparable subgradients.
+    scale = 1.0 / np.maximum(abs(rows.matrix).max(axis=1).toarray().ravel(), 1e-12)
+    scaled = _Rows(
+        sp.diags(scale) @ rows.matrix, rows.lo * scale, rows.hi * scale,
+        rows.var_lo, rows.var_hi, rows.cost, rows.case_first, rows.case_locked, rows.n_pairs,
+    )  # fmt: skip
+    u = np.zeros(len(scale))  # multiplier of  A x >= lo
+    v = np.zeros(len(scale))  # multiplier of  A x <= hi
+    best_y, best = np.zeros(len(scale)), -math.inf
+    theta, stall = 2.0, 0
+    for _ in range(iterations):
+        if time.perf_counter() > deadline:
+            break
+        value, _, _, x = _lagrangian(scaled, u - v)
+        if value > best + 1e-9 * abs(best) if math.isfinite(best) else True:
+            best, best_y, stall = value, u - v, 0
+        else:
+            stall += 1
+            if stall >= 20:
+                theta, stall = theta / 2, 0
+                if theta < 1e-4:
+                    break
+        activity = scaled.matrix @ x
+        g_lo = np.where(np.isinf(scaled.lo), 0.0, scaled.lo - activity)
+        g_hi = np.where(np.isinf(scaled.hi), 0.0, activity - scaled.hi)
+        g_lo[(u <= 0) & (g_lo < 0)] = 0.0  # projected: no step out of u >= 0
+        g_hi[(v <= 0) & (g_hi < 0)] = 0.0
+        norm = float(g_lo @ g_lo + g_hi @ g_hi)
+        if norm == 0:  # the subproblem's solution is feasible: L = its value
+            break
+        step = theta * max(upper - value, 1e-6 * abs(upper) + 1) / norm
+        u = np.maximum(0.0, u + step * g_lo)
+        v = np.maximum(0.0, v + step * g_hi)
+    return best_y * scale, None, None

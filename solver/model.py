@@ -69,6 +69,7 @@ class AllocationModel:
     # optional providers and the `uses` of families
     implied: list[tuple[np.ndarray, int]] = field(default_factory=list)
     opened: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (open, pairs)
+    placement: list[int] = field(default_factory=list)  # rows: one case's pairs, <= 1 or == 1
     # Objective: sum of coeffs x vars (duplicates merged) + constant.
     objective_vars: np.ndarray = field(default_factory=lambda: EMPTY)
     objective_coeffs: np.ndarray = field(default_factory=lambda: EMPTY)
@@ -178,6 +179,7 @@ class _Builder:
             c.enforcement_literal.append(lit)
 
     def at_most_one(self, vars: np.ndarray) -> None:
+        self.am.placement.append(len(self.am.rows))
         self.am.rows.append(Row(vars, np.ones(len(vars), np.int64), NEG_INF, 1))
         self.proto.constraints.add().at_most_one.literals.extend(vars.tolist())
 
@@ -197,8 +199,8 @@ def build_model(a: Arrays, switches: bool = False) -> AllocationModel:
     by_case = _groups(a.pair_case, a.n_cases)
     by_provider = _groups(a.pair_provider, a.n_providers)
     _add_placement(b, by_case)
-    _add_capacity(b, by_provider)
     _add_provider_costs(b, by_provider)
+    _add_capacity(b, by_provider)
     _add_budgets(b)
     _add_penalties(b)
     am = b.am
@@ -218,19 +220,30 @@ def _add_placement(b: _Builder, by_case: list[np.ndarray]) -> None:
     a = b.a
     for j, idx in enumerate(by_case):
         if a.case_lock[j] != NO:  # a locked case has its one pair only
+            b.am.placement.append(len(b.am.rows))
             b.row(idx[:1], [1], 1, 1, f"lock:{a.case_ids[j]}")
         elif len(idx) > 1:
             b.at_most_one(idx)
 
 
 def _add_capacity(b: _Builder, by_provider: list[np.ndarray]) -> None:
+    """Hours and case limits. A provider that can be closed has them only when open
+    (`load <= capacity x open`): the same in whole numbers, and a much tighter LP, where a
+    provider opened by a fraction then offers that fraction of its hours."""
     a = b.a
+    open_of = {int(a.pair_provider[idx[0]]): var for var, idx in b.am.opened}
     for i, idx in enumerate(by_provider):
         pid = a.provider_ids[i]
-        if a.pair_load[idx].sum() > a.capacity[i]:
-            b.row(idx, a.pair_load[idx], NEG_INF, int(a.capacity[i]), f"capacity:{pid}")
-        if a.max_cases[i] != NO and len(idx) > a.max_cases[i]:
-            b.row(idx, np.ones(len(idx)), NEG_INF, int(a.max_cases[i]), f"max_cases:{pid}")
+        is_open = open_of.get(i)
+        limits = [(a.pair_load[idx], int(a.capacity[i]), "capacity")]
+        if a.max_cases[i] != NO:
+            limits.append((np.ones(len(idx), np.int64), int(a.max_cases[i]), "max_cases"))
+        for coeffs, limit, name in limits:
+            rule = f"{name}:{pid}" if coeffs.sum() > limit else None
+            if is_open is not None:
+                b.row(np.append(idx, is_open), np.append(coeffs, -limit), NEG_INF, 0, rule)
+            elif rule is not None:
+                b.row(idx, coeffs, NEG_INF, limit, rule)
 
 
 def _add_provider_costs(b: _Builder, by_provider: list[np.ndarray]) -> None:

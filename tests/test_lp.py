@@ -12,16 +12,20 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pytest
 from bruteforce import RandomChooser, brute_force, random_instance_dict, to_json
 
-from solver import SolveParams, load_instance, solve, validate_instance
+from solver import SolveParams, load_instance, lp, solve, validate_instance
 from solver.arrays import derive
 from solver.heuristic import evaluate, greedy
 from solver.lp import relax
 from solver.model import build_model
 
 
-def test_lp_bound_and_fixing_never_cut_off_the_optimum():
+@pytest.mark.parametrize("engine", ["glop", "lagrangian"])
+def test_lp_bound_and_fixing_never_cut_off_the_optimum(engine, monkeypatch):
+    if engine == "lagrangian":  # the large-model path on tiny models
+        monkeypatch.setattr(lp, "GLOP_PAIRS", 0)
     rng = random.Random(20261123)
     checked = 0
     for _ in range(120):
@@ -32,12 +36,13 @@ def test_lp_bound_and_fixing_never_cut_off_the_optimum():
             continue
         a = derive(inst)
         am = build_model(a)
-        relaxation = relax(am, 10)
+        upper = int(best * a.money_scale)
+        relaxation = relax(am, 10, upper)
         assert relaxation is not None, to_json(doc)
+        assert relaxation.engine == engine or not am.n_pairs
         where = f"bound {relaxation.bound}, optimum {best}; {to_json(doc)}"
         assert Fraction(relaxation.bound, a.money_scale) <= best, where
         # The optimum's own pairs are never fixable at the optimum's value.
-        upper = int(best * a.money_scale)
         index = {p: i for i, p in enumerate(a.provider_ids)}
         assign = np.array([index.get(placement.get(c, ""), -1) for c in a.case_ids], int)
         assert sum(evaluate(a, assign)[1].values()) == upper, where
