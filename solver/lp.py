@@ -124,9 +124,12 @@ def _rows(am: AllocationModel) -> _Rows:
     return _Rows(matrix, lo_arr, hi_arr, var_lo, var_hi, cost, first, locked, am.n_pairs)
 
 
-def _lagrangian(rows: _Rows, y: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
+def _lagrangian(
+    rows: _Rows, y: np.ndarray, exact: bool = True
+) -> tuple[float, float, np.ndarray, np.ndarray]:
     """L(y) (no constant, less no margin yet), the size of its terms, d, and the
-    subproblem's solution (pair booleans and the other variables at their bounds)."""
+    subproblem's solution (pair booleans and the other variables at their bounds).
+    `exact=False` (inside the subgradient loop) sums with plain float64."""
     y = y.copy()
     y[(y > 0) & np.isinf(rows.lo)] = 0.0  # a dual on an infinite side is worthless
     y[(y < 0) & np.isinf(rows.hi)] = 0.0
@@ -148,14 +151,16 @@ def _lagrangian(rows: _Rows, y: np.ndarray) -> tuple[float, float, np.ndarray, n
         group = np.repeat(np.arange(len(counts)), counts)
         chosen = np.zeros(n)
         hits = np.flatnonzero(at_best)
-        _, first_hit = np.unique(group[hits], return_index=True)
-        chosen[hits[first_hit]] = 1.0
+        first_hit = hits[np.r_[True, group[hits][1:] != group[hits][:-1]]] if len(hits) else hits
+        chosen[first_hit] = 1.0
         chosen[rows.case_first[rows.case_locked]] = 1.0
         x[:n] = chosen
         # Reduced cost of a pair: what placing the case there adds to L(y).
         d = d.copy()
         d[:n] = np.where(np.repeat(rows.case_locked, counts), 0.0, dx - np.repeat(cases, counts))
     terms = [side, cases, others]
+    if not exact:
+        return float(sum(t.sum() for t in terms)), 0.0, d, x
     value = sum(math.fsum(t.tolist()) for t in terms)
     size = sum(math.fsum(np.abs(t).tolist()) for t in terms)
     return value, size, d, x
@@ -237,7 +242,7 @@ def _subgradient(rows: _Rows, upper: float, deadline: float, iterations: int = 3
     for _ in range(iterations):
         if time.perf_counter() > deadline:
             break
-        value, _, _, x = _lagrangian(scaled, u - v)
+        value, _, _, x = _lagrangian(scaled, u - v, exact=False)
         if value > best + 1e-9 * abs(best) if math.isfinite(best) else True:
             best, best_y, stall = value, u - v, 0
         else:

@@ -114,7 +114,7 @@ def solve(
 
     relaxation, fixed = None, 0
     if params.lp and arrays.n_cases:
-        relaxation = relax(am, params.time_limit * LP_SHARE)
+        relaxation = relax(am, params.time_limit * LP_SHARE, start_units)
     if relaxation is not None:
         watch.record(None, relaxation.bound)
         if start is not None:
