@@ -135,6 +135,33 @@ class AllocationModel:
             values[list(self.switches.values())] = 1
         return values
 
+    def place_all(self) -> int:
+        """Require every case with a pair to be placed (CP-SAT only); how many cases.
+
+        Exact only when no allocation worth keeping leaves such a case out (see
+        `solver.solve`). The unassigned weight then is a constant: CP-SAT gets it as an
+        offset instead of a -weight on every pair, which searches far better; its
+        objective stays equal to `objective_vars . objective_coeffs`.
+        """
+        a, proto = self.arrays, self.model.proto
+        free = np.flatnonzero(a.case_lock[a.pair_case] == NO)
+        cases = np.unique(a.pair_case[free])
+        first = np.searchsorted(a.pair_case, np.arange(a.n_cases + 1))
+        for j in cases.tolist():
+            proto.constraints.add().exactly_one.literals.extend(range(first[j], first[j + 1]))
+        miss = a.weight["unassigned"]
+        if miss:
+            coeffs = dict(zip(proto.objective.vars, proto.objective.coeffs, strict=True))
+            for k in free.tolist():
+                coeffs[k] = coeffs.get(k, 0) + miss
+            used = [(v, c) for v, c in sorted(coeffs.items()) if c]
+            proto.objective.vars.clear()
+            proto.objective.vars.extend([v for v, _ in used])
+            proto.objective.coeffs.clear()
+            proto.objective.coeffs.extend([c for _, c in used])
+            proto.objective.offset -= miss * len(cases)  # each placed case: +miss above
+        return len(cases)
+
     def set_hint(self, assign: np.ndarray) -> None:
         """Hint every variable with the values the assignment `assign` gives it."""
         values = self.solution_of(assign)

@@ -125,6 +125,8 @@ def solve(
                 start, start_units = guided, guided_units
                 watch.record(start_units, None)
             fixed = _fix(am, relaxation.fixable(start_units) & ~_pairs_of(am, start))
+    if start is not None and _start_places_all(am, start, start_units):
+        am.place_all()
     proto = am.model.proto
     size = {
         "pairs": am.n_pairs,
@@ -191,6 +193,21 @@ def solve(
         _read(result, am, am.assignment_of(solution), model_units, bound)
     _times(result, watch)
     return result
+
+
+def _start_places_all(am: AllocationModel, start: np.ndarray, start_units: int) -> bool:
+    """Whether no allocation as good as `start` leaves a case with pairs unassigned.
+
+    True when `start` places every such case and the unassigned weight exceeds everything
+    else `start` costs: every other term is >= 0, so leaving one more case out costs more.
+    """
+    a = am.arrays
+    has_pairs = np.zeros(a.n_cases, bool)
+    has_pairs[a.pair_case] = True
+    out = int((has_pairs & (start == NO)).sum())
+    miss = a.weight["unassigned"]
+    rest = start_units - miss * int((start == NO).sum())
+    return out == 0 and miss > rest
 
 
 def _rounded(am: AllocationModel, x: np.ndarray) -> np.ndarray:
