@@ -58,6 +58,40 @@ def _out_path(value: str | None, option: str = "--out") -> Path | None:
     return path
 
 
+def _search_options(time_help: str, workers_help: str):
+    """--time-limit, --workers and --seed of the commands that run `solve()`."""
+    options = [
+        click.option(
+            "--time-limit",
+            type=click.FloatRange(min=0, min_open=True),
+            default=60.0,
+            show_default=True,
+            help=time_help,
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=SolveParams.workers,
+            show_default="the machine's cores",
+            help=workers_help,
+        ),
+        click.option(
+            "--seed",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="Random seed; the same seed and workers give the same allocation.",
+        ),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="contact-allocation")
 def cli() -> None:
@@ -73,27 +107,7 @@ def cli() -> None:
     help="Allocation JSON, or a workbook if FILE ends in .xlsx; '-' for stdout (JSON). "
     "Default: <instance>-allocation.json in the current folder.",
 )
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
-    show_default=True,
-    help="Seconds of search.",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=SolveParams.workers,
-    show_default="the machine's cores",
-    help="CP-SAT search workers.",
-)
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Random seed; the same seed and workers give the same allocation.",
-)
+@_search_options("Seconds of search.", "CP-SAT search workers.")
 @click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
 @click.option("--log", "log_search", is_flag=True, help="Print CP-SAT's search log.")
 def solve_cmd(instance, out, time_limit, workers, seed, quiet, log_search) -> int:
@@ -485,21 +499,9 @@ def import_gap_cmd(file, out) -> int:
 
 @cli.command("bench-gap")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
-    show_default=True,
-    help="Seconds of search per instance and solver.",
+@_search_options(
+    "Seconds of search per instance and solver.", "CP-SAT workers (threads for the MIP peers)."
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=SolveParams.workers,
-    show_default="the machine's cores",
-    help="CP-SAT workers (threads for the MIP peers).",
-)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option(
     "--best-known",
     type=click.Path(exists=True, dir_okay=False),

@@ -305,6 +305,16 @@ def check(failures: list[str], condition: bool, message: str) -> None:
         failures.append(message)
 
 
+def allocation_failures(metrics: dict[str, Any], what: str) -> list[str]:
+    """The checks every non-bundled benchmark makes: it ran, found an allocation and left
+    no `what` (jobs, cases) unassigned."""
+    failures: list[str] = []
+    check(failures, metrics["error"] is None, f"error: {metrics['error']}")
+    check(failures, metrics["status"] in ("optimal", "feasible"), f"status {metrics['status']}")
+    check(failures, metrics["unassigned"] == 0, f"{metrics['unassigned']} {what} unassigned")
+    return failures
+
+
 def failed(metrics: dict[str, Any], failures: list[str]) -> str:
     """The assertion message: what failed, and the figures."""
     shown = {

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,7 +45,6 @@ from solver.model import INF, NEG_INF, AllocationModel
 class Relaxation:
     bound: int  # proven lower bound on the objective, money units (constant included)
     lagrangian: float  # L(y) less its rounding margin, constant included (bound = ceil)
-    lp_value: float  # the LP solver's own objective (not a proof)
     reduced_costs: np.ndarray  # d_k per pair variable, money units
     values: np.ndarray  # the LP's x per pair variable
     engine: str
@@ -178,11 +177,11 @@ def relax(am: AllocationModel, time_limit: float, upper: int | None = None) -> R
         found = _glop(rows, time_limit)
         engine = "glop"
     else:
-        found = _subgradient(rows, upper - am.constant, started + time_limit)
+        found = _subgradient(rows, upper - am.constant, started + time_limit), None
         engine = "lagrangian"
     if found is None:
         return None
-    y, lp_value, values = found
+    y, values = found
     value, size, d, x = _lagrangian(rows, y)
     value -= _margin(size)
     if not math.isfinite(value):
@@ -191,7 +190,6 @@ def relax(am: AllocationModel, time_limit: float, upper: int | None = None) -> R
     return Relaxation(
         bound=math.ceil(value) + am.constant,
         lagrangian=value + am.constant,
-        lp_value=(value if lp_value is None else lp_value) + am.constant,
         reduced_costs=d[:n],
         values=(x if values is None else values)[:n],
         engine=engine,
@@ -200,8 +198,8 @@ def relax(am: AllocationModel, time_limit: float, upper: int | None = None) -> R
 
 
 def _glop(rows: _Rows, time_limit: float):
-    """GLOP on all rows (placement rows included): the duals of the other rows, the LP
-    value and the LP solution; None without a usable answer."""
+    """GLOP on all rows (placement rows included): the duals of the other rows and the LP
+    solution; None without a usable answer."""
     placement = _placement_matrix(rows)
     matrix = sp.vstack([rows.matrix, placement]).tocsr()
     p = placement.shape[0]
@@ -215,7 +213,7 @@ def _glop(rows: _Rows, time_limit: float):
     if not solver.has_response() or len(solver.dual_values()) != matrix.shape[0]:
         return None
     y = np.nan_to_num(np.asarray(solver.dual_values(), float))[: rows.matrix.shape[0]]
-    return y, float(solver.objective_value()), np.asarray(solver.variable_values(), float)
+    return y, np.asarray(solver.variable_values(), float)
 
 
 def _placement_matrix(rows: _Rows) -> sp.csr_matrix:
@@ -228,13 +226,12 @@ def _placement_matrix(rows: _Rows) -> sp.csr_matrix:
 def _subgradient(rows: _Rows, upper: float, deadline: float, iterations: int = 3000):
     """Best multipliers found by projected subgradient steps (Polyak, target `upper`)."""
     if rows.matrix.shape[0] == 0:
-        return np.zeros(0), None, None
+        return np.zeros(0)
     # Rows scaled to a largest coefficient of 1: comparable subgradients.
     scale = 1.0 / np.maximum(abs(rows.matrix).max(axis=1).toarray().ravel(), 1e-12)
-    scaled = _Rows(
-        sp.diags(scale) @ rows.matrix, rows.lo * scale, rows.hi * scale,
-        rows.var_lo, rows.var_hi, rows.cost, rows.case_first, rows.case_locked, rows.n_pairs,
-    )  # fmt: skip
+    scaled = replace(
+        rows, matrix=sp.diags(scale) @ rows.matrix, lo=rows.lo * scale, hi=rows.hi * scale
+    )
     u = np.zeros(len(scale))  # multiplier of  A x >= lo
     v = np.zeros(len(scale))  # multiplier of  A x <= hi
     best_y, best = np.zeros(len(scale)), -math.inf
@@ -262,4 +259,4 @@ def _subgradient(rows: _Rows, upper: float, deadline: float, iterations: int = 3
         step = theta * max(upper - value, 1e-6 * abs(upper) + 1) / norm
         u = np.maximum(0.0, u + step * g_lo)
         v = np.maximum(0.0, v + step * g_hi)
-    return best_y * scale, None, None
+    return best_y * scale

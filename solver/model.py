@@ -80,6 +80,7 @@ class AllocationModel:
     # (`lock:<case>`, `capacity:<provider>`, `max_cases:<provider>`, `budget:<n>`),
     # each rule enforced only when its literal is true (assumptions for clash reports).
     switches: dict[str, int] | None = None
+    aux_bounds: list[tuple[int, int]] = field(default_factory=list)  # variables after pairs
 
     @property
     def n_pairs(self) -> int:
@@ -90,11 +91,11 @@ class AllocationModel:
         return sum(t.constant for t in self.terms.values())
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper bound of every variable."""
-        domains = [v.domain for v in self.model.proto.variables]
+        """Lower and upper bound of every variable as built (pairs 0..1 first)."""
+        lo, hi = zip(*self.aux_bounds, strict=True) if self.aux_bounds else ((), ())
         return (
-            np.array([d[0] for d in domains], np.int64),
-            np.array([d[len(d) - 1] for d in domains], np.int64),
+            np.concatenate([np.zeros(self.n_pairs, np.int64), np.array(lo, np.int64)]),
+            np.concatenate([np.ones(self.n_pairs, np.int64), np.array(hi, np.int64)]),
         )
 
     def objective_expr(self) -> cp_model.LinearExprT:
@@ -115,9 +116,6 @@ class AllocationModel:
         out = np.full(a.n_cases, NO, int)
         out[a.pair_case[chosen]] = a.pair_provider[chosen]
         return out
-
-    def assignment(self, solver: cp_model.CpSolver) -> np.ndarray:
-        return self.assignment_of(np.array(solver.response_proto.solution, np.int64))
 
     def solution_of(self, assign: np.ndarray) -> np.ndarray:
         """The value of every variable that the assignment `assign` gives it."""
@@ -150,16 +148,10 @@ class AllocationModel:
         for j in cases.tolist():
             proto.constraints.add().exactly_one.literals.extend(range(first[j], first[j + 1]))
         miss = a.weight["unassigned"]
-        if miss:
-            coeffs = dict(zip(proto.objective.vars, proto.objective.coeffs, strict=True))
-            for k in free.tolist():
-                coeffs[k] = coeffs.get(k, 0) + miss
-            used = [(v, c) for v, c in sorted(coeffs.items()) if c]
-            proto.objective.vars.clear()
-            proto.objective.vars.extend([v for v, _ in used])
-            proto.objective.coeffs.clear()
-            proto.objective.coeffs.extend([c for _, c in used])
-            proto.objective.offset -= miss * len(cases)  # each placed case: +miss above
+        dense = np.zeros(len(proto.variables), np.int64)
+        dense[self.objective_vars] = self.objective_coeffs
+        dense[free] += miss  # each placed case: +miss here, -miss in the offset
+        _write_objective(proto, dense, -miss * len(cases))
         return len(cases)
 
     def set_hint(self, assign: np.ndarray) -> None:
@@ -190,6 +182,7 @@ class _Builder:
         self.am = AllocationModel(a, self.model, {}, [], switches={} if switches else None)
 
     def var(self, lo: int, hi: int, name: str) -> int:
+        self.am.aux_bounds.append((lo, hi))
         return self.model.new_int_var(lo, hi, name).index
 
     def row(self, vars, coeffs, lo: int, hi: int, rule: str | None = None) -> None:
@@ -236,10 +229,20 @@ def build_model(a: Arrays, switches: bool = False) -> AllocationModel:
     np.add.at(merged, whole.vars, whole.coeffs)  # exact: int64, not bincount's floats
     am.objective_vars = np.flatnonzero(merged)
     am.objective_coeffs = merged[am.objective_vars]
-    b.proto.objective.vars.extend(am.objective_vars.tolist())
-    b.proto.objective.coeffs.extend(am.objective_coeffs.tolist())
-    b.proto.objective.scaling_factor = 1  # as CpModel.minimize writes it
+    _write_objective(b.proto, merged, 0)
     return am
+
+
+def _write_objective(proto, coeffs: np.ndarray, offset: int) -> None:
+    """Minimise coeffs . variables + offset (coeffs dense over all variables)."""
+    used = np.flatnonzero(coeffs)
+    objective = proto.objective
+    objective.vars.clear()
+    objective.vars.extend(used.tolist())
+    objective.coeffs.clear()
+    objective.coeffs.extend(coeffs[used].tolist())
+    objective.offset = offset
+    objective.scaling_factor = 1  # as CpModel.minimize writes it
 
 
 def _add_placement(b: _Builder, by_case: list[np.ndarray]) -> None:

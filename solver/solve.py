@@ -124,7 +124,8 @@ def solve(
             if guided_units < start_units:
                 start, start_units = guided, guided_units
                 watch.record(start_units, None)
-            fixed = _fix(am, relaxation.fixable(start_units) & ~_pairs_of(am, start))
+            used = start[arrays.pair_case] == arrays.pair_provider
+            fixed = _fix(am, relaxation.fixable(start_units) & ~used)
     if start is not None and _start_places_all(am, start, start_units):
         am.place_all()
     proto = am.model.proto
@@ -217,13 +218,6 @@ def _rounded(am: AllocationModel, x: np.ndarray) -> np.ndarray:
     big = np.flatnonzero(x > 0.5)  # at most one such pair per case
     out[a.pair_case[big]] = a.pair_provider[big]
     return out
-
-
-def _pairs_of(am: AllocationModel, assign: np.ndarray | None) -> np.ndarray:
-    a = am.arrays
-    if assign is None:
-        return np.zeros(am.n_pairs, bool)
-    return assign[a.pair_case] == a.pair_provider
 
 
 def _fix(am: AllocationModel, zero: np.ndarray) -> int:

@@ -16,10 +16,11 @@ import pytest
 from bruteforce import RandomChooser, brute_force, random_instance_dict, to_json
 
 from solver import SolveParams, load_instance, lp, solve, validate_instance
-from solver.arrays import derive
+from solver.arrays import NO, derive
 from solver.heuristic import evaluate, greedy
 from solver.lp import relax
 from solver.model import build_model
+from solver.solve import _start_places_all
 
 
 @pytest.mark.parametrize("engine", ["glop", "lagrangian"])
@@ -78,3 +79,34 @@ def test_the_hint_sets_every_variable_to_the_allocation_values():
         # The hinted values are the model's reading of the allocation: same objective.
         assert am.value(values) == sum(evaluate(a, start)[1].values())
         assert (am.assignment_of(values) == start).all()
+
+
+def test_cases_are_forced_in_only_when_leaving_one_out_costs_more_than_the_start():
+    def instance(unassigned: int):
+        return validate_instance(
+            {
+                "name": "place-all",
+                "providers": [{"id": "p", "kind": "external", "capacity_hours": 10}],
+                "cases": [{"id": "c1", "age": 15, "hours_per_week": 2}],
+                "offers": [{"case": "c1", "provider": "p", "annual_cost": 50000}],
+                "weights": {"unassigned": unassigned},
+            }
+        )
+
+    params = SolveParams(time_limit=10, workers=1)
+    # Leaving the case out (40 000) beats placing it (50 000): it must stay out.
+    cheap = solve(instance(40000), params)
+    assert cheap.status == "optimal" and cheap.objective == 40000
+    assert [u["case"] for u in cheap.unassigned] == ["c1"]
+    assert not _start_places_all(build_model(derive(instance(40000))), np.array([0]), 5000000)
+    # With the default weight a start that places it lets every case be required in;
+    # a start that leaves it out does not.
+    a = derive(instance(10_000_000))
+    am = build_model(a)
+    start, out = greedy(a), np.array([NO])
+    assert (start == 0).all()
+    assert _start_places_all(am, start, sum(evaluate(a, start)[1].values()))
+    assert not _start_places_all(am, out, sum(evaluate(a, out)[1].values()))
+    assert am.place_all() == 1
+    placed = solve(instance(10_000_000), params)
+    assert placed.status == "optimal" and placed.objective == 50000
