@@ -81,6 +81,7 @@ class AllocationModel:
     # each rule enforced only when its literal is true (assumptions for clash reports).
     switches: dict[str, int] | None = None
     aux_bounds: list[tuple[int, int]] = field(default_factory=list)  # variables after pairs
+    placed_all: bool = False  # `place_all` was called
 
     @property
     def n_pairs(self) -> int:
@@ -152,6 +153,7 @@ class AllocationModel:
         dense[self.objective_vars] = self.objective_coeffs
         dense[free] += miss  # each placed case: +miss here, -miss in the offset
         _write_objective(proto, dense, -miss * len(cases))
+        self.placed_all = True
         return len(cases)
 
     def set_hint(self, assign: np.ndarray) -> None:

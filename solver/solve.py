@@ -112,6 +112,8 @@ def solve(
         start_units = sum(evaluate(arrays, start)[1].values())
         watch.record(start_units, None, heuristic_seconds)
 
+    if start is not None and _start_places_all(am, start, start_units):
+        am.place_all()
     relaxation, fixed = None, 0
     if params.lp and arrays.n_cases:
         relaxation = relax(am, params.time_limit * LP_SHARE, start_units)
@@ -126,8 +128,6 @@ def solve(
                 watch.record(start_units, None)
             used = start[arrays.pair_case] == arrays.pair_provider
             fixed = _fix(am, relaxation.fixable(start_units) & ~used)
-    if start is not None and _start_places_all(am, start, start_units):
-        am.place_all()
     proto = am.model.proto
     size = {
         "pairs": am.n_pairs,
