@@ -64,6 +64,9 @@ class Result:
     build_seconds: float = 0.0  # deriving arrays and building the CP-SAT model
     heuristic_seconds: float = 0.0  # the greedy start
     lp_seconds: float = 0.0  # the LP relaxation (part of solve_seconds)
+    lns_seconds: float = 0.0  # large neighbourhood search (part of solve_seconds)
+    lns_steps: int = 0  # its steps and how many improved the allocation
+    lns_improved: int = 0
     solve_seconds: float = 0.0  # the CP-SAT search
     model_size: dict[str, int] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
@@ -118,6 +121,9 @@ class Result:
             "build_seconds": round(self.build_seconds, 4),
             "heuristic_seconds": round(self.heuristic_seconds, 4),
             "lp_seconds": round(self.lp_seconds, 4),
+            "lns_seconds": round(self.lns_seconds, 4),
+            "lns_steps": self.lns_steps,
+            "lns_improved": self.lns_improved,
             "first_solution_seconds": _seconds(self.first_solution_seconds),
             "best_solution_seconds": _seconds(self.best_solution_seconds),
             "solve_seconds": round(self.solve_seconds, 4),
@@ -172,7 +178,7 @@ class Result:
         lines.append(
             f"model built in {self.build_seconds:.3f} s, greedy start in "
             f"{self.heuristic_seconds:.3f} s, solved in {self.solve_seconds:.3f} s"
-            f" (LP bound {self.lp_seconds:.3f} s)"
+            f" (LP bound {self.lp_seconds:.3f} s, neighbourhood search {self.lns_seconds:.3f} s)"
         )
         return "\n".join(lines)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,8 @@ from solver.arrays import NO, Arrays, derive
 from solver.conflicts import lock_conflicts
 from solver.heuristic import evaluate, greedy
 from solver.instance import Instance
-from solver.lp import relax
+from solver.lns import improve
+from solver.lp import Relaxation, relax
 from solver.model import AllocationModel, build_model
 from solver.reasons import unassigned_reasons
 from solver.result import PENALTIES, ProviderLoad, Result
@@ -51,6 +53,7 @@ class SolveParams:
     hint: start CP-SAT from the greedy allocation.
     lp: solve the LP relaxation first: its proven bound is reported when better than
         CP-SAT's, and pairs it proves useless are fixed (see `solver.lp`).
+    lns: improve the start by large neighbourhood search before CP-SAT (`solver.lns`).
     log: print CP-SAT's search log.
     progress: called with a `Progress` at each new solution or bound (e.g. a progress line).
     """
@@ -60,6 +63,7 @@ class SolveParams:
     seed: int = 0
     hint: bool = True
     lp: bool = True
+    lns: bool = True
     log: bool = False
     progress: Callable[[Progress], None] | None = field(default=None, compare=False)
 
@@ -72,6 +76,12 @@ class SolveParams:
 
 # Share of the time limit the LP relaxation may use before CP-SAT starts.
 LP_SHARE = 0.25
+# Share of the time left after the LP that goes to the neighbourhood search; CP-SAT on the
+# whole model gets the rest (and proves optimality where it can).
+LNS_SHARE = 0.5
+# Models up to this many pairs get CP-SAT beside the neighbourhood search (larger ones do not
+# get a better bound from it in the time, only a second copy of the model in memory).
+PROVER_PAIRS = 150_000
 
 
 def solve(
@@ -114,9 +124,11 @@ def solve(
 
     if start is not None and _start_places_all(am, start, start_units):
         am.place_all()
-    relaxation, fixed = None, 0
+    deadline = built + params.time_limit
+    relaxation, fixed = None, np.zeros(am.n_pairs, bool)
     if params.lp and arrays.n_cases:
         relaxation = relax(am, params.time_limit * LP_SHARE, start_units)
+    lp_bound = None if relaxation is None else relaxation.bound
     if relaxation is not None:
         watch.record(None, relaxation.bound)
         if start is not None:
@@ -126,14 +138,38 @@ def solve(
             if guided_units < start_units:
                 start, start_units = guided, guided_units
                 watch.record(start_units, None)
-            used = start[arrays.pair_case] == arrays.pair_provider
-            fixed = _fix(am, relaxation.fixable(start_units) & ~used)
+            fixed = _fix(am, relaxation, start, start_units, fixed)
+    if start is not None:
+        am.set_hint(start)
+    prover = _Prover(am, params, watch, deadline)
+    lns = None
+    if params.lns and start is not None and not _proven(start_units, lp_bound):
+        # CP-SAT works on the bound beside the search (on its own copy of the model), or
+        # after it with one worker; large models get the search only.
+        large = am.n_pairs > PROVER_PAIRS
+        if params.workers > 1 and not large:
+            prover.start(params.workers - 1)
+        left = max(0.0, deadline - time.perf_counter())
+        share = 1.0 if prover.started or large else LNS_SHARE
+        lns = improve(
+            am, start, start_units, share * left, deadline, params.seed,
+            _pair_costs(am) if relaxation is None else relaxation.reduced_costs, fixed,
+            stop=lambda units: _proven(units, _best(lp_bound, prover.bound())),
+            report=lambda units: watch.record(units, None),
+        )  # fmt: skip
+        if lns.units < start_units:
+            start, start_units = lns.assign, lns.units
+            am.set_hint(start)
+            if relaxation is not None:
+                fixed = _fix(am, relaxation, start, start_units, fixed)
+        if lns.proven or _proven(start_units, _best(lp_bound, prover.bound())):
+            prover.stop()
     proto = am.model.proto
     size = {
         "pairs": am.n_pairs,
         "variables": len(proto.variables),
         "constraints": len(proto.constraints),
-        "fixed_pairs": fixed,
+        "fixed_pairs": int(fixed.sum()),
     }
     result = Result(
         instance=instance.name,
@@ -142,58 +178,113 @@ def solve(
         build_seconds=build_seconds,
         heuristic_seconds=heuristic_seconds,
         lp_seconds=0.0 if relaxation is None else relaxation.seconds,
+        lns_seconds=0.0 if lns is None else lns.seconds,
+        lns_steps=0 if lns is None else lns.steps,
+        lns_improved=0 if lns is None else lns.improved,
         model_size=size,
         params=_params(params),
         trace=watch.trace,
     )
-    if start_units is not None and relaxation is not None and start_units <= relaxation.bound:
-        # The LP bound proves the greedy start optimal: no search needed.
-        result.status = "optimal"
-        _read(result, am, start, None, None)
+    searched = lns is not None and (lns.proven or am.n_pairs > PROVER_PAIRS)
+    if start is not None and (_proven(start_units, lp_bound) or searched):
+        # Proven optimal by the LP bound or the search, or a large model searched to the end.
+        prover.join()
+        bound = _best(lp_bound, prover.bound())
+        result.status = "optimal" if lns is None or lns.proven else "feasible"
+        _read(result, am, start, None, bound)
         result.solve_seconds = time.perf_counter() - built
         _times(result, watch)
         return result
 
-    if start is not None:
-        am.set_hint(start)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(
-        0.05, params.time_limit - (time.perf_counter() - built)
-    )
-    solver.parameters.num_workers = params.workers
-    solver.parameters.random_seed = params.seed
-    solver.parameters.log_search_progress = params.log
-    # Deterministic parallel search: same seed and workers, same allocation.
-    solver.parameters.interleave_search = True
-    solver.best_bound_callback = watch.on_bound
-    code = solver.solve(am.model, watch)
+    if not prover.started:
+        prover.run(params.workers)
+    prover.join()
     result.solve_seconds = time.perf_counter() - built
-
-    status = {
-        cp_model.OPTIMAL: "optimal",
-        cp_model.FEASIBLE: "feasible",
-        cp_model.INFEASIBLE: "infeasible",
-    }.get(code, "unknown")
-    result.status = status
-    if status == "infeasible":  # cannot happen when lock_conflicts is complete
+    code, solution = prover.code, prover.solution
+    if code == cp_model.INFEASIBLE:  # cannot happen when lock_conflicts is complete
+        result.status = "infeasible"
         result.conflicts = ["the locks, capacities and budgets cannot all hold together"]
         return result
-    lp_bound = None if relaxation is None else relaxation.bound
-    if status == "unknown":
-        if start is None:
-            return result
-        # CP-SAT found nothing in time: report the greedy start, feasible by construction.
+    bound = _best(lp_bound, prover.bound())
+    if solution is not None and (start is None or am.value(solution) < start_units):
+        # CP-SAT's allocation is better than the search's (or there is no other).
+        units = am.value(solution)
+        result.status = "optimal" if code == cp_model.OPTIMAL else "feasible"
+        _read(result, am, am.assignment_of(solution), units, bound)
+    elif start is not None:
         result.status = "feasible"
-        _read(result, am, start, None, lp_bound)
-    else:
-        solution = np.array(solver.response_proto.solution, np.int64)
-        model_units = am.value(solution)
-        bound = _units(solver.best_objective_bound, am.constant)
-        if lp_bound is not None:
-            bound = lp_bound if bound is None else max(bound, lp_bound)
-        _read(result, am, am.assignment_of(solution), model_units, bound)
+        _read(result, am, start, None, bound)
     _times(result, watch)
     return result
+
+
+class _Prover:
+    """CP-SAT on the whole model, from the hint: in a thread of its own beside the
+    neighbourhood search (on a copy of the model), or in the foreground after it.
+
+    With one worker it runs CP-SAT's LP-based tree search (`optimize_with_lb_tree_search`,
+    full linearisation with cuts), which raises the bound best; with more, CP-SAT's
+    deterministic interleaved portfolio.
+    """
+
+    def __init__(self, am: AllocationModel, params: SolveParams, watch: _Watch, deadline):
+        self.am, self.params, self.watch, self.deadline = am, params, watch, deadline
+        self.solver = cp_model.CpSolver()
+        self.thread: threading.Thread | None = None
+        self.started = False
+        self.code = cp_model.UNKNOWN
+        self.solution: np.ndarray | None = None
+        self.lower: int | None = None  # best bound seen, money units
+
+    def start(self, workers: int) -> None:
+        model = cp_model.CpModel()
+        model.proto.copy_from(self.am.model.proto)
+        self.thread = threading.Thread(target=self._solve, args=(model, workers), daemon=True)
+        self.started = True
+        self.thread.start()
+
+    def run(self, workers: int) -> None:
+        self.started = True
+        self._solve(self.am.model, workers)
+
+    def bound(self) -> int | None:
+        return self.lower
+
+    def stop(self) -> None:
+        self.solver.stop_search()
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+
+    def _on_bound(self, value: float) -> None:
+        self.lower = _best(self.lower, _units(value, self.am.constant))
+        self.watch.on_bound(value)
+
+    def _solve(self, model: cp_model.CpModel, workers: int) -> None:
+        p = self.solver.parameters
+        p.max_time_in_seconds = max(0.05, self.deadline - time.perf_counter())
+        p.num_workers = workers
+        p.random_seed = self.params.seed
+        p.log_search_progress = self.params.log
+        if workers == 1:
+            p.optimize_with_lb_tree_search = True
+            p.linearization_level = 2
+        else:
+            p.interleave_search = True  # deterministic parallel search
+        self.solver.best_bound_callback = self._on_bound
+        self.code = self.solver.solve(model, self.watch)
+        if self.code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            self.solution = np.array(self.solver.response_proto.solution, np.int64)
+            self.lower = _best(
+                self.lower, _units(self.solver.best_objective_bound, self.am.constant)
+            )
+
+
+def _best(*bounds: int | None) -> int | None:
+    """The largest of the known bounds."""
+    known = [b for b in bounds if b is not None]
+    return max(known) if known else None
 
 
 def _start_places_all(am: AllocationModel, start: np.ndarray, start_units: int) -> bool:
@@ -220,14 +311,32 @@ def _rounded(am: AllocationModel, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _fix(am: AllocationModel, zero: np.ndarray) -> int:
-    """Fix the pairs marked in `zero` to 0 in the CP-SAT model; how many."""
+def _fix(
+    am: AllocationModel, relaxation: Relaxation, start: np.ndarray, units: int, fixed: np.ndarray
+) -> np.ndarray:
+    """Fix to 0 in the CP-SAT model the pairs that no allocation worth `units` or less uses
+    (`start` is one, so its pairs stay); the pairs fixed so far and now."""
+    a = am.arrays
+    used = start[a.pair_case] == a.pair_provider
+    new = relaxation.fixable(units) & ~used & ~fixed
     variables = am.model.proto.variables
-    for k in np.flatnonzero(zero).tolist():
+    for k in np.flatnonzero(new).tolist():
         domain = variables[k].domain
         domain.clear()
         domain.extend([0, 0])
-    return int(zero.sum())
+    return fixed | new
+
+
+def _proven(units: int | None, bound: int | None) -> bool:
+    return units is not None and bound is not None and units <= bound
+
+
+def _pair_costs(am: AllocationModel) -> np.ndarray:
+    """Each pair variable's objective coefficient."""
+    cost = np.zeros(am.n_pairs, np.int64)
+    on_pairs = am.objective_vars < am.n_pairs
+    np.add.at(cost, am.objective_vars[on_pairs], am.objective_coeffs[on_pairs])
+    return cost
 
 
 def _units(bound: float, constant: int) -> int | None:
@@ -269,11 +378,22 @@ class _Watch(cp_model.CpSolverSolutionCallback):
 
     def record(self, objective: int | None, bound: int | None, seconds: float | None = None):
         """A point found outside CP-SAT (money units, constant included)."""
-        if objective is not None:
-            self.objective = Fraction(objective, self.scale)
-        if bound is not None:
-            self.bound = Fraction(bound, self.scale)
-        self._emit(seconds)
+        self._update(
+            None if objective is None else Fraction(objective, self.scale),
+            None if bound is None else Fraction(bound, self.scale),
+            seconds,
+        )
+
+    def _update(self, objective: Fraction | None, bound: Fraction | None, seconds=None):
+        """Keep the best objective and bound (the search and CP-SAT run side by side)."""
+        better = objective is not None and (self.objective is None or objective < self.objective)
+        higher = bound is not None and (self.bound is None or bound > self.bound)
+        if better:
+            self.objective = objective
+        if higher:
+            self.bound = bound
+        if better or higher:
+            self._emit(seconds)
 
     def _dkk(self, value: float) -> Fraction:
         return Fraction(round(value) + self.constant, self.scale)
@@ -293,14 +413,10 @@ class _Watch(cp_model.CpSolverSolutionCallback):
             self.report(point)
 
     def on_solution_callback(self) -> None:
-        self.objective = self._dkk(self.objective_value)
-        self._emit()
+        self._update(self._dkk(self.objective_value), None)
 
     def on_bound(self, bound: float) -> None:
-        bound = self._dkk(bound)
-        if self.bound is None or bound > self.bound:
-            self.bound = bound
-            self._emit()
+        self._update(None, self._dkk(bound))
 
 
 def _read(

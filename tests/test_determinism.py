@@ -15,6 +15,7 @@ TIMINGS = (
     "heuristic_seconds",
     "solve_seconds",
     "lp_seconds",
+    "lns_seconds",
     "first_solution_seconds",
     "best_solution_seconds",
 )

@@ -1,0 +1,160 @@
+"""Large neighbourhood search (LNS): re-solve small parts of the model with CP-SAT.
+
+Each step frees some pair variables and fixes every other pair variable at its current
+value; CP-SAT (one worker, the current allocation as hint) solves what is left. The model
+is the full one, so a step's objective is the spec's; its answer is kept only when it is
+strictly better. Fixing narrows the pair variables' domains in the model itself (only
+where a domain changes) and is undone at the end.
+
+A step frees the cases of a few providers to move among them: one provider drawn at random
+among those with cases, then others drawn in proportion to how many of its cases have one
+of their best few pairs there (by the LP reduced costs when there are some, else by the
+pair's objective coefficient), so that cases can be exchanged between providers that
+compete for them. The number of providers grows after a step solved to optimality and
+shrinks after one cut short. A step that frees every pair is the whole model: solved to
+optimality, it proves the answer optimal (on small instances the search ends there).
+
+Every step is limited in CP-SAT's deterministic time and the search in the sum of it, so
+the steps and their answers are the same for the same seed unless the wall-clock deadline
+or `stop` (a bound found meanwhile) ends the search first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from solver.arrays import NO
+from solver.heuristic import evaluate
+from solver.model import AllocationModel
+
+STEP_WORK = 0.2  # CP-SAT deterministic time per step
+# Providers per step: the first size; its growth after a step solved to optimality (fast
+# growth when that took under QUICK of the step's work) and its shrinking after one cut short.
+FIRST_SIZE, GROW, FAST_GROW, QUICK, SHRINK = 2.0, 1.15, 2.0, 0.1, 0.8
+BEST_PAIRS = 4  # a case's pairs that count when relating providers
+
+
+@dataclass
+class Outcome:
+    assign: np.ndarray
+    units: int  # the allocation's objective, money units
+    steps: int = 0
+    improved: int = 0
+    seconds: float = 0.0
+    proven: bool = False  # a step solved the whole model: `assign` is optimal
+
+
+def improve(
+    am: AllocationModel,
+    assign: np.ndarray,
+    units: int,
+    work: float,
+    deadline: float,
+    seed: int,
+    scores: np.ndarray,
+    fixed: np.ndarray,
+    stop: Callable[[int], bool] = lambda units: False,
+    report: Callable[[int], None] | None = None,
+) -> Outcome:
+    """Improve `assign` (worth `units`) by LNS steps until `work` deterministic seconds are
+    spent, the wall clock reaches `deadline`, or `stop(value)` is true (e.g. a proven bound).
+
+    `scores` ranks each case's pairs (lower is better); pairs marked in `fixed` stay 0;
+    `report` is called with each better value.
+    """
+    a = am.arrays
+    started = time.perf_counter()
+    out = Outcome(assign.copy(), units)
+    if a.n_providers < 2 or a.n_cases == 0:
+        return out
+    rng = np.random.default_rng(seed)
+    pc, pp = a.pair_case, a.pair_provider
+    lo, hi = (bound[: am.n_pairs] for bound in am.bounds())
+    hi = np.where(fixed, 0, hi)
+    rank = _ranks(pc, scores)
+    domains = _Domains(am, lo, hi)
+    size, spent = FIRST_SIZE, 0.0
+    am.set_hint(out.assign)
+    while spent < work and time.perf_counter() < deadline:
+        if stop(out.units):
+            break
+        current = (out.assign[pc] == pp).astype(np.int64)
+        chosen = _providers(rng, out.assign, rank, pc, pp, a.n_providers, round(size))
+        free = (out.assign == NO) | chosen[np.maximum(out.assign, 0)]
+        movable = free[pc] & chosen[pp]
+        domains.set(np.where(movable, lo, current), np.where(movable, hi, current))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.random_seed = seed + out.steps
+        solver.parameters.max_deterministic_time = min(STEP_WORK, work - spent)
+        solver.parameters.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
+        code = solver.solve(am.model)
+        spent += solver.deterministic_time
+        out.steps += 1
+        if code == cp_model.OPTIMAL:
+            quick = solver.deterministic_time < STEP_WORK * QUICK
+            size = min(size * (FAST_GROW if quick else GROW), a.n_providers)
+        else:
+            size = max(size * SHRINK, FIRST_SIZE)
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            continue
+        solution = np.array(solver.response_proto.solution, np.int64)
+        if am.value(solution) < out.units:
+            out.assign = am.assignment_of(solution)
+            out.units = sum(evaluate(a, out.assign)[1].values())
+            out.improved += 1
+            am.set_hint(out.assign)
+            if report is not None:
+                report(out.units)
+        if code == cp_model.OPTIMAL and (movable | (hi == 0)).all():
+            # Every pair was free: the step solved the whole model.
+            out.proven = True
+            break
+    domains.set(lo, hi)
+    out.seconds = time.perf_counter() - started
+    return out
+
+
+def _ranks(pair_case: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Each pair's place among its case's pairs by score (0 = best; pairs sorted by case)."""
+    order = np.lexsort((scores, pair_case))
+    starts = np.searchsorted(pair_case[order], pair_case[order], side="left")
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order)) - starts
+    return rank
+
+
+def _providers(rng, assign, rank, pc, pp, n_providers: int, k: int) -> np.ndarray:
+    """A mask of `k` providers: one with cases at random, the rest related to it."""
+    placed = assign[assign != NO]
+    pool = np.unique(placed) if len(placed) else np.arange(n_providers)
+    first = int(rng.choice(pool))
+    chosen = np.zeros(n_providers, bool)
+    chosen[first] = True
+    if k > 1:
+        ours = (assign == first)[pc] & (rank < BEST_PAIRS)
+        weight = np.bincount(pp[ours], minlength=n_providers).astype(float) + 0.1
+        weight[first] = 0.0
+        k = min(k - 1, int((weight > 0).sum()))
+        chosen[rng.choice(n_providers, size=k, replace=False, p=weight / weight.sum())] = True
+    return chosen
+
+
+class _Domains:
+    """The pair variables' domains in the model, rewritten only where they change."""
+
+    def __init__(self, am: AllocationModel, lo: np.ndarray, hi: np.ndarray):
+        self.variables = am.model.proto.variables
+        self.lo, self.hi = lo.copy(), hi.copy()
+
+    def set(self, lo: np.ndarray, hi: np.ndarray) -> None:
+        for k in np.flatnonzero((lo != self.lo) | (hi != self.hi)).tolist():
+            domain = self.variables[k].domain
+            domain.clear()
+            domain.extend([int(lo[k]), int(hi[k])])
+        self.lo, self.hi = lo.copy(), hi.copy()
