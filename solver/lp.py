@@ -3,12 +3,12 @@
 The relaxation is the model's own rows (`AllocationModel.rows` and `implied`) with every
 variable continuous within its bounds. It falls apart into independent parts (connected
 components of rows and variables, linked by nonzeros, placement rows included); GLOP's
-dual simplex solves each part up to `GLOP_VARIABLES` variables, smallest first, sharing
-the time limit. Parts left without an optimum (too large, or out of time) get multipliers
-from a Lagrangian dual by subgradient steps (Polyak steps towards the starting
-allocation's value): every row but the per-case placement rows is priced by its
-multiplier and each case picks its cheapest pair or none. At its best the Lagrangian dual
-equals the LP bound.
+dual simplex solves each part up to `GLOP_VARIABLES` variables, smallest first, each with
+all the time left but a `SUBGRADIENT_SHARE` (a part stopped early has worthless duals).
+Parts left without an optimum get multipliers from a Lagrangian dual by subgradient steps
+(Polyak steps towards the starting allocation's value): every row but the per-case
+placement rows is priced by its multiplier and each case picks its cheapest pair or none.
+At its best the Lagrangian dual equals the LP bound.
 
 After `AllocationModel.place_all` every case with a pair is placed exactly once: the
 placement rows are equalities, and the unassigned weight (-miss on every pair) is the
@@ -198,7 +198,7 @@ def relax(am: AllocationModel, time_limit: float, upper: int | None = None) -> R
     started = time.perf_counter()
     deadline = started + time_limit
     rows = _rows(am)
-    y, values = _glop(rows, deadline)
+    y, values = _glop(rows, started + (1 - SUBGRADIENT_SHARE) * time_limit)
     free = np.isnan(y)  # rows of the parts GLOP did not solve
     y[free] = 0.0
     if free.any() and upper is not None:
@@ -220,6 +220,9 @@ def relax(am: AllocationModel, time_limit: float, upper: int | None = None) -> R
         seconds=time.perf_counter() - started,
     )
 
+
+# Share of the time kept from GLOP for subgradient steps on the parts it leaves.
+SUBGRADIENT_SHARE = 0.2
 
 # GLOP's dual simplex with perturbed costs: 3 to 10 times faster than the default
 # primal simplex on these models.
@@ -245,14 +248,11 @@ def _glop(rows: _Rows, deadline: float) -> tuple[np.ndarray, np.ndarray]:
     row_at = np.searchsorted(row_part[row_order], np.arange(parts + 1))
     sizes = np.diff(var_at)
     todo = [p for p in np.argsort(sizes, kind="stable") if 0 < sizes[p] <= GLOP_VARIABLES]
-    left = int(sizes[todo].sum())
     for p in todo:
         vs, rs = var_order[var_at[p] : var_at[p + 1]], row_order[row_at[p] : row_at[p + 1]]
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
             break
-        share = min(remaining, max(0.1, remaining * sizes[p] / left))
-        left -= int(sizes[p])
         clock = time.perf_counter()
         builder = mbh.ModelBuilderHelper()
         sub = matrix[rs][:, vs]
@@ -261,7 +261,7 @@ def _glop(rows: _Rows, deadline: float) -> tuple[np.ndarray, np.ndarray]:
         )
         solver = mbh.ModelSolverHelper("glop")
         solver.set_solver_specific_parameters(GLOP_PARAMETERS)
-        solver.set_time_limit_in_seconds(share)
+        solver.set_time_limit_in_seconds(remaining)
         built = time.perf_counter()
         solver.solve(builder)
         log.debug(
