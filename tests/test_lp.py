@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from bruteforce import RandomChooser, brute_force, random_instance_dict, to_json
 
 from solver import SolveParams, load_instance, lp, solve, validate_instance
@@ -23,12 +24,19 @@ from solver.model import build_model
 from solver.solve import _start_places_all
 
 
-@pytest.mark.parametrize("engine", ["glop", "lagrangian"])
-def test_lp_bound_and_fixing_never_cut_off_the_optimum(engine, monkeypatch):
-    if engine == "lagrangian":  # the large-model path on tiny models
-        monkeypatch.setattr(lp, "GLOP_PAIRS", 0)
+@pytest.mark.parametrize(
+    ("engine", "glop_variables"),
+    [("glop", lp.GLOP_VARIABLES), ("glop+lagrangian", 3), ("lagrangian", 0)],
+)
+@pytest.mark.parametrize("place_all", [False, True])
+def test_lp_bound_and_fixing_never_cut_off_the_optimum(
+    engine, glop_variables, place_all, monkeypatch
+):
+    # Parts of the LP above `glop_variables` variables get the subgradient steps instead
+    # of GLOP: 0 runs the large-model path on tiny models, 3 mixes both.
+    monkeypatch.setattr(lp, "GLOP_VARIABLES", glop_variables)
     rng = random.Random(20261123)
-    checked = 0
+    checked, engines, split = 0, set(), 0
     for _ in range(120):
         doc = random_instance_dict(RandomChooser(rng))
         inst = validate_instance(doc)
@@ -38,19 +46,44 @@ def test_lp_bound_and_fixing_never_cut_off_the_optimum(engine, monkeypatch):
         a = derive(inst)
         am = build_model(a)
         upper = int(best * a.money_scale)
+        where = f"optimum {best}; {to_json(doc)}"
+        if place_all:
+            # The bound then holds for allocations that place every case with a pair:
+            # compare with an optimum that does.
+            if not {a.case_ids[j] for j in a.pair_case} <= placement.keys():
+                continue
+            looser = relax(build_model(a), 10, upper)
+            am.place_all()
         relaxation = relax(am, 10, upper)
-        assert relaxation is not None, to_json(doc)
-        assert relaxation.engine == engine or not am.n_pairs
-        where = f"bound {relaxation.bound}, optimum {best}; {to_json(doc)}"
+        assert relaxation is not None, where
+        if am.n_pairs:
+            engines.add(relaxation.engine)
+        where = f"bound {relaxation.bound}, {where}"
         assert Fraction(relaxation.bound, a.money_scale) <= best, where
+        if engine == "glop":
+            # Solved part by part, the LP has the optimum of the whole LP.
+            with monkeypatch.context() as m:
+                m.setattr(lp, "_components", _one_part)
+                whole = relax(am, 10, upper)
+            assert abs(relaxation.lagrangian - whole.lagrangian) < 1e-6 * abs(upper) + 1, where
+            if place_all:  # equality rows: an LP at least as tight
+                assert relaxation.bound >= looser.bound, where
         # The optimum's own pairs are never fixable at the optimum's value.
         index = {p: i for i, p in enumerate(a.provider_ids)}
         assign = np.array([index.get(placement.get(c, ""), -1) for c in a.case_ids], int)
         assert sum(evaluate(a, assign)[1].values()) == upper, where
         used = assign[a.pair_case] == a.pair_provider
         assert not (relaxation.fixable(upper) & used).any(), where
+        rows = lp._rows(am)
+        parts = lp._components(sp.vstack([rows.matrix, lp._placement_matrix(rows)]))[1]
+        split += len(np.unique(parts[: am.n_pairs])) > 1
         checked += 1
-    assert checked >= 60
+    assert checked >= 40 and split >= 5
+    assert engine in engines and engines <= {"glop", "glop+lagrangian", "lagrangian"}
+
+
+def _one_part(matrix):
+    return np.zeros(matrix.shape[0], int), np.zeros(matrix.shape[1], int)
 
 
 def test_the_lp_bound_proves_the_bundled_optimum():
