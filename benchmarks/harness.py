@@ -16,6 +16,8 @@ Modes (environment variables; `make bench` sets BENCH_FULL=1):
   the quick subset `make test` and CI run.
 - BENCH_TIME_LIMIT=S: overrides every time limit (smoke runs of the full mode).
 - BENCH_WORKERS=N (default 2), BENCH_SEED=N (default 0): CP-SAT workers and seed.
+- BENCH_PEERS=cpsat,highs,scip: on each GAP instance, after ours, the peers of
+  `allocate bench-gap --peers` at the same limits (their figures as `<peer>_...` keys).
 """
 
 from __future__ import annotations
@@ -35,16 +37,19 @@ GAP_DIR = ROOT / "benchmarks" / "gap"
 FULL = os.environ.get("BENCH_FULL", "") not in ("", "0")
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 SEED = int(os.environ.get("BENCH_SEED", "0"))
+# Peers run on each GAP instance after ours, in the same child, at the same limits
+# (`bench-gap --peers`): BENCH_PEERS=cpsat,highs,scip (any of them); none by default.
+PEERS = [p for p in os.environ.get("BENCH_PEERS", "").split(",") if p]
 GENERATOR_SEED = 1  # the instances of the README's "Generated instances" table
 
 # Generated instances: name -> (cases, providers, full-mode time limit in seconds). The
-# 100k instance gets 240 s of search so that generating, building, the greedy start and
+# 100k instance gets 200 s of search so that generating, building, the greedy start and
 # reading the answer also fit in its 5-minute budget.
 GENERATED = {
     "gen-1k": (1_000, 50, 60.0),
     "gen-5k": (5_000, 100, 60.0),
     "gen-20k": (20_000, 300, 60.0),
-    "gen-100k": (100_000, 1_000, 240.0),
+    "gen-100k": (100_000, 1_000, 200.0),
 }
 
 KEYS = (
@@ -235,6 +240,11 @@ def measure(spec: dict[str, Any], time_limit: float, workers: int, seed: int) ->
         metrics |= _gap_figures(gap, best, result)
     metrics["wall_seconds"] = time.perf_counter() - started
     metrics["peak_mib"] = _peak_mib()
+    if gap is not None and PEERS:  # after ours, so that our peak and times are ours alone
+        from solver.gapbench import peer_figures
+
+        ours = metrics["gap_best_pct"]
+        metrics |= peer_figures(gap, metrics["best_known"], ours, PEERS, params)
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
 
 

@@ -375,6 +375,22 @@ def targets_section(
         )
     )
 
+    for peer in peer_names(gap):
+        both = [
+            r
+            for r in gap
+            if r.get("gap_best_pct") is not None and r.get(f"{peer}_gap_best_pct") is not None
+        ]
+        ours = statistics.fmean(r["gap_best_pct"] for r in both) if both else None
+        theirs = statistics.fmean(r[f"{peer}_gap_best_pct"] for r in both) if both else None
+        checks.append(
+            (
+                f"GAP: better mean gap than {LABELS[peer]} in the same run",
+                f"{pct(ours)} % vs {pct(theirs)} % over {len(both)} instances",
+                None if not both else ours < theirs,
+            )
+        )
+
     g20 = next((r for r in generated if r["name"] == "gen-20k"), None)
 
     def gen(label: str, figure: Callable[[dict], str], ok: Callable[[dict], bool]) -> None:
@@ -445,20 +461,37 @@ def targets_section(
     return out
 
 
+LABELS = {"ours": "ours", "cpsat": "plain CP-SAT", "scip": "SCIP", "highs": "HiGHS"}
+
+
+def peer_names(gap: list[dict[str, Any]]) -> list[str]:
+    """The peers run beside ours in the benchmark itself (BENCH_PEERS)."""
+    return [p for p in ("cpsat", "scip", "highs") if any(f"{p}_status" in r for r in gap)]
+
+
 def peers_section(document: dict[str, Any], source: str) -> list[str]:
     rows = document.get("instances", [])
     peers = document.get("peers", [])
     params = document.get("params", {})
     solvers = [("ours", ""), *((p, f"{p}_") for p in peers)]
-    labels = {"ours": "ours", "cpsat": "plain CP-SAT", "scip": "SCIP", "highs": "HiGHS"}
-    out = ["## Peers: ours vs plain CP-SAT vs SCIP vs HiGHS", ""]
+    labels = LABELS
+    out = [f"## Peers: {' vs '.join(labels[n] for n, _ in solvers)}", ""]
+    if document.get("same_run"):
+        origin = (
+            f"From `{source}`: on each GAP instance the peers ran right after ours in the "
+            "same benchmark child process (`BENCH_PEERS`), one after the other"
+        )
+    else:
+        origin = (
+            f"From `{source}`, written by `allocate bench-gap benchmarks/gap --time-limit "
+            f"{params.get('time_limit', '?'):g} --workers {params.get('workers', '?')} "
+            "--peers --out benchmarks/peers` (the solvers one after the other"
+        )
     out.append(
-        f"From `{source}`, written by `allocate bench-gap benchmarks/gap --time-limit "
-        f"{params.get('time_limit', '?'):g} --workers {params.get('workers', '?')} --peers "
-        "--out benchmarks/peers` (a separate run of ours; the solvers one after the other, "
-        f"each at the same limits; OR-Tools {document.get('ortools', '?')}). Plain CP-SAT: "
-        "a boolean per pair, default parameters, no hint; SCIP through pywraplp; HiGHS "
-        "through math_opt (thread count not settable). Gap % to best known."
+        f"{origin}, each at the same time limit ({params.get('time_limit', '?'):g} s) and "
+        f"workers ({params.get('workers', '?')}); OR-Tools {document.get('ortools', '?')}. "
+        "Plain CP-SAT: a boolean per pair, default parameters, no hint; SCIP through "
+        "pywraplp; HiGHS through math_opt (thread count not settable). Gap % to best known."
     )
     out.append("")
     datasets = sorted({r["name"].split("/")[0] for r in rows})
@@ -563,6 +596,15 @@ def render(
         out += [""] + generated_section(generated)
     if bundled:
         out += [""] + bundled_section(bundled)
+    if peers is None and peer_names(gap):
+        peers = {
+            "instances": [r | {"value": r["objective"]} for r in gap],
+            "peers": peer_names(gap),
+            "params": {"time_limit": gap[0]["time_limit"], "workers": gap[0]["workers"]},
+            "ortools": machine().get("OR-Tools", "?"),
+            "same_run": True,
+        }
+        sources = sources | {"peers": sources["bench"]}
     if peers is not None:
         out += [""] + peers_section(peers, sources["peers"])
     return "\n".join(out) + "\n"

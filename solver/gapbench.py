@@ -341,6 +341,19 @@ def bench_one(
         **{k: _round(v) for k, v in timings.items()},
         "total_seconds": _round(ours.seconds),
     }
+    row |= peer_figures(gap, best_value, ours_gap, peers, params)
+    return row
+
+
+def peer_figures(
+    gap: Gap,
+    best_value: int | None,
+    ours_gap: float | None,
+    peers: Sequence[str],
+    params: SolveParams,
+) -> dict[str, Any]:
+    """Run each peer at our time limit, workers and seed: its figures, keys `<peer>_...`."""
+    row: dict[str, Any] = {}
     for name in peers:
         try:
             run = PEER_RUNNERS[name](gap, params.time_limit, params.workers, params.seed)
