@@ -3,16 +3,19 @@
 Each step frees some pair variables and fixes every other pair variable at its current
 value; CP-SAT (one worker, the current allocation as hint) solves what is left. The model
 is the full one, so a step's objective is the spec's; its answer is kept only when it is
-strictly better. Fixing narrows the pair variables' domains in the model itself (only
-where a domain changes) and is undone at the end.
+strictly better, and the step's objective is bounded to values below the current one, so
+a step that is infeasible proves its neighbourhood holds nothing better. Fixing narrows the
+pair variables' domains in the model itself (only where a domain changes); both are undone
+at the end.
 
 A step frees the cases of a few providers to move among them: one provider drawn at random
 among those with cases, then others drawn in proportion to how many of its cases have one
 of their best few pairs there (by the LP reduced costs when there are some, else by the
 pair's objective coefficient), so that cases can be exchanged between providers that
-compete for them. The number of providers grows after a step solved to optimality and
-shrinks after one cut short. A step that frees every pair is the whole model: solved to
-optimality, it proves the answer optimal (on small instances the search ends there).
+compete for them. The number of providers grows after a step solved to the end (optimal
+or infeasible) and shrinks after one cut short. A step that frees every pair is the whole
+model: solved to the end, it proves the answer optimal (on small instances the search ends
+there).
 
 Every step is limited in CP-SAT's deterministic time and the search in the sum of it, so
 the steps and their answers are the same for the same seed unless the wall-clock deadline
@@ -88,6 +91,7 @@ def improve(
         free = (out.assign == NO) | chosen[np.maximum(out.assign, 0)]
         movable = free[pc] & chosen[pp]
         domains.set(np.where(movable, lo, current), np.where(movable, hi, current))
+        _require_below(am, out.units)
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.random_seed = seed + out.steps
@@ -96,7 +100,8 @@ def improve(
         code = solver.solve(am.model)
         spent += solver.deterministic_time
         out.steps += 1
-        if code == cp_model.OPTIMAL:
+        solved = code in (cp_model.OPTIMAL, cp_model.INFEASIBLE)  # infeasible: none better
+        if solved:
             quick = solver.deterministic_time < STEP_WORK * QUICK
             size = min(size * (FAST_GROW if quick else GROW), a.n_providers)
         else:
@@ -111,11 +116,12 @@ def improve(
             am.set_hint(out.assign)
             if report is not None:
                 report(out.units)
-        if code == cp_model.OPTIMAL and (movable | (hi == 0)).all():
+        if solved and (movable | (hi == 0)).all():
             # Every pair was free: the step solved the whole model.
             out.proven = True
             break
     domains.set(lo, hi)
+    am.model.proto.objective.domain.clear()
     out.seconds = time.perf_counter() - started
     return out
 
@@ -158,3 +164,10 @@ class _Domains:
             domain.clear()
             domain.extend([int(lo[k]), int(hi[k])])
         self.lo, self.hi = lo.copy(), hi.copy()
+
+
+def _require_below(am: AllocationModel, units: int) -> None:
+    """Only allocations worth less than `units` are feasible (the objective's domain)."""
+    objective = am.model.proto.objective
+    objective.domain.clear()
+    objective.domain.extend([-(2**62), units - 1 - am.constant - int(objective.offset)])
