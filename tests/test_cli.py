@@ -34,6 +34,10 @@ TIMING_KEYS = (
     "heuristic_seconds",
     "solve_seconds",
     "lp_seconds",
+    "lns_seconds",
+    # the search's step counts depend on when CP-SAT's bound (beside it) arrives
+    "lns_steps",
+    "lns_improved",
     "first_solution_seconds",
     "best_solution_seconds",
 )
