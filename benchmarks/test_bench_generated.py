@@ -3,7 +3,7 @@
 Quick mode (default, `make test` and CI): 1 000 cases x 50 providers at 20 s; feasible, no
 case unassigned (every generated instance can place all), a bound, and within
 QUICK_GAP_PCT of it. Full mode (BENCH_FULL=1, `make bench`): 1k, 5k and 20k at 60 s and
-100 000 x 1 000 at 240 s (5 minutes end to end with generating and building). Quality
+100 000 x 1 000 at 200 s (5 minutes end to end with generating and building). Quality
 checks only, as the issue's targets: 20k within 1 % of the bound, 100k feasible with a
 bound; build time, time to first solution, wall time and memory are reported in RESULTS.md
 and checked there, never here.
