@@ -22,7 +22,7 @@ chromium:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 # The full benchmark suite with the GAP peers in the same run, then benchmarks/RESULTS.md
-# (README, "Benchmarks"). Takes about 80 minutes on 2 cores: 33 GAP instances at 60 s, each
+# (README, "Benchmarks"). Takes about an hour on 2 cores: 33 GAP instances at 60 s, each
 # followed by plain CP-SAT and HiGHS at 60 s (BENCH_PEERS; add scip for SCIP too, +15 min),
 # the generated instances (1k, 5k, 20k at 60 s; 100k at 200 s) and the bundled ones. The
 # exit status is the suite's: a quality target not met fails it, but the table is written.

@@ -567,7 +567,7 @@ def render(
     out.append(
         f"Written by `benchmarks/results.py` from `{sources['bench']}`"
         + (f" and `{sources['peers']}`" if peers is not None else "")
-        + ". Regenerate with `make bench` (about 2-3 hours); see the README, "
+        + ". Regenerate with `make bench` (about an hour on 2 cores); see the README, "
         '"Benchmarks".'
     )
     if modes != ["full"]:
@@ -580,8 +580,8 @@ def render(
         **machine(),
         "Time limits": (
             f"GAP {limits_text(gap)}; generated {limits_text(generated)}; bundled "
-            f"{limits_text(bundled)} (search: LP and CP-SAT; building and the greedy start "
-            "not included)"
+            f"{limits_text(bundled)} (search: LP, neighbourhood search and CP-SAT; building "
+            "and the greedy start not included)"
         ),
         "Workers": ", ".join(map(str, workers)) or "-",
         "Seed": ", ".join(map(str, seeds)) or "-",
