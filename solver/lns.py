@@ -67,8 +67,9 @@ def improve(
     """Improve `assign` (worth `units`) by LNS steps until `work` deterministic seconds are
     spent, the wall clock reaches `deadline`, or `stop(value)` is true (e.g. a proven bound).
 
-    `scores` ranks each case's pairs (lower is better); pairs marked in `fixed` stay 0;
-    `report` is called with each better value.
+    The model's hint must be `assign`'s (`AllocationModel.set_hint`); on return it is the
+    returned allocation's. `scores` ranks each case's pairs (lower is better); pairs marked
+    in `fixed` stay 0; `report` is called with each better value.
     """
     a = am.arrays
     started = time.perf_counter()
@@ -82,7 +83,6 @@ def improve(
     rank = _ranks(pc, scores)
     domains = _Domains(am, lo, hi)
     size, spent = FIRST_SIZE, 0.0
-    am.set_hint(out.assign)
     while spent < work and time.perf_counter() < deadline:
         if stop(out.units):
             break
@@ -106,16 +106,15 @@ def improve(
             size = min(size * (FAST_GROW if quick else GROW), a.n_providers)
         else:
             size = max(size * SHRINK, FIRST_SIZE)
-        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            continue
-        solution = np.array(solver.response_proto.solution, np.int64)
-        if am.value(solution) < out.units:
-            out.assign = am.assignment_of(solution)
-            out.units = sum(evaluate(a, out.assign)[1].values())
-            out.improved += 1
-            am.set_hint(out.assign)
-            if report is not None:
-                report(out.units)
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            solution = np.array(solver.response_proto.solution, np.int64)
+            if am.value(solution) < out.units:
+                out.assign = am.assignment_of(solution)
+                out.units = sum(evaluate(a, out.assign)[1].values())
+                out.improved += 1
+                am.set_hint(out.assign)
+                if report is not None:
+                    report(out.units)
         if solved and (movable | (hi == 0)).all():
             # Every pair was free: the step solved the whole model.
             out.proven = True
@@ -155,14 +154,12 @@ class _Domains:
     """The pair variables' domains in the model, rewritten only where they change."""
 
     def __init__(self, am: AllocationModel, lo: np.ndarray, hi: np.ndarray):
-        self.variables = am.model.proto.variables
+        self.am = am
         self.lo, self.hi = lo.copy(), hi.copy()
 
     def set(self, lo: np.ndarray, hi: np.ndarray) -> None:
-        for k in np.flatnonzero((lo != self.lo) | (hi != self.hi)).tolist():
-            domain = self.variables[k].domain
-            domain.clear()
-            domain.extend([int(lo[k]), int(hi[k])])
+        changed = np.flatnonzero((lo != self.lo) | (hi != self.hi))
+        self.am.set_domains(changed, lo[changed], hi[changed])
         self.lo, self.hi = lo.copy(), hi.copy()
 
 

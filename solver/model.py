@@ -156,6 +156,14 @@ class AllocationModel:
         self.placed_all = True
         return len(cases)
 
+    def set_domains(self, pairs: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+        """Set the pair variables `pairs` to the domains [lo, hi] (one each)."""
+        variables = self.model.proto.variables
+        for k, low, high in zip(pairs.tolist(), lo.tolist(), hi.tolist(), strict=True):
+            domain = variables[k].domain
+            domain.clear()
+            domain.extend([low, high])
+
     def set_hint(self, assign: np.ndarray) -> None:
         """Hint every variable with the values the assignment `assign` gives it."""
         values = self.solution_of(assign)

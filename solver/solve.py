@@ -157,9 +157,8 @@ def solve(
             stop=lambda units: _proven(units, _best(lp_bound, prover.bound())),
             report=lambda units: watch.record(units, None),
         )  # fmt: skip
-        if lns.units < start_units:
+        if lns.units < start_units:  # the search left its allocation as the model's hint
             start, start_units = lns.assign, lns.units
-            am.set_hint(start)
             if relaxation is not None:
                 fixed = _fix(am, relaxation, start, start_units, fixed)
         if lns.proven or _proven(start_units, _best(lp_bound, prover.bound())):
@@ -190,7 +189,7 @@ def solve(
         # Proven optimal by the LP bound or the search, or a large model searched to the end.
         prover.join()
         bound = _best(lp_bound, prover.bound())
-        result.status = "optimal" if lns is None or lns.proven else "feasible"
+        result.status = "optimal" if lns is not None and lns.proven else "feasible"
         _read(result, am, start, None, bound)
         result.solve_seconds = time.perf_counter() - built
         _times(result, watch)
@@ -318,13 +317,12 @@ def _fix(
     (`start` is one, so its pairs stay); the pairs fixed so far and now."""
     a = am.arrays
     used = start[a.pair_case] == a.pair_provider
-    new = relaxation.fixable(units) & ~used & ~fixed
-    variables = am.model.proto.variables
-    for k in np.flatnonzero(new).tolist():
-        domain = variables[k].domain
-        domain.clear()
-        domain.extend([0, 0])
-    return fixed | new
+    new = np.flatnonzero(relaxation.fixable(units) & ~used & ~fixed)
+    zero = np.zeros(len(new), np.int64)
+    am.set_domains(new, zero, zero)
+    fixed = fixed.copy()
+    fixed[new] = True
+    return fixed
 
 
 def _proven(units: int | None, bound: int | None) -> bool:
