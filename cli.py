@@ -192,9 +192,39 @@ def validate_cmd(instance) -> int:
 
 
 @cli.command("schema")
-def schema_cmd() -> int:
-    """Print the JSON Schema of the instance format."""
-    click.echo(json.dumps(Instance.model_json_schema(), indent=2))
+@click.option("--scenario", is_flag=True, help="The scenario format's schema instead.")
+def schema_cmd(scenario) -> int:
+    """Print the JSON Schema of the instance format (or of the scenario format)."""
+    from solver.scenario import schema
+
+    click.echo(json.dumps(schema() if scenario else Instance.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+@cli.command("apply")
+@click.argument("base", type=click.Path())
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, metavar="FILE", help="Instance JSON; '-' for stdout.")
+def apply_cmd(base, scenario, out) -> int:
+    """Apply SCENARIO's changes to the instance BASE and write the new instance.
+
+    The result is validated as a whole instance (docs/scenario-format.md).
+    """
+    from solver.scenario import apply, load_scenario
+    from solver.tables import instance_json
+
+    target = _out_path(out)
+    inst = apply(load_any(base), load_scenario(scenario))
+    text = instance_json(inst)
+    if target is None:
+        click.echo(text, nl=False)
+        return EXIT_OK
+    write_atomic(target, text)
+    active = sum(c.active for c in inst.cases)
+    click.echo(
+        f"wrote {target}: {inst.name}: {len(inst.providers)} providers, {len(inst.cases)} "
+        f"cases ({active} active), {len(inst.offers)} offers, {len(inst.budgets)} budgets"
+    )
     return EXIT_OK
 
 
