@@ -110,15 +110,36 @@ def cli() -> None:
 @_search_options("Seconds of search.", "CP-SAT search workers.")
 @click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
 @click.option("--log", "log_search", is_flag=True, help="Print CP-SAT's search log.")
-def solve_cmd(instance, out, time_limit, workers, seed, quiet, log_search) -> int:
+@click.option(
+    "--priority",
+    metavar="TERMS",
+    help="Goals in order instead of the weighted sum, e.g. relation,cost (terms: "
+    "cost, relation, continuity, family, kind, unassigned).",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="With --priority: each later goal may cost the earlier ones this many percent.",
+)
+def solve_cmd(
+    instance, out, time_limit, workers, seed, quiet, log_search, priority, tolerance
+) -> int:
     """Solve INSTANCE, print a summary and write the allocation JSON."""
+    from solver.goals import check_terms, solve_priority
+
     target = _out_path(out) if out is not None else Path(f"{Path(instance).stem}-allocation.json")
+    order = None if priority is None else check_terms(priority.split(","), "--priority")
     inst = load_any(instance)
     line = ProgressLine() if not quiet and sys.stderr.isatty() and not log_search else None
     params = SolveParams(
         time_limit=time_limit, workers=workers, seed=seed, log=log_search, progress=line
     )
-    result = solve(inst, params)
+    if order is None:
+        result = solve(inst, params)
+    else:
+        result = solve_priority(inst, order, tolerance / 100, params)
     if line is not None:
         line.close()
     to_stdout = out == "-"
@@ -643,6 +664,113 @@ def generate_cmd(cases, providers, seed, out) -> int:
         f"{len(inst.cases)} cases, {len(inst.offers)} offers, {len(inst.budgets)} budgets"
     )
     return EXIT_OK
+
+
+@cli.command("pareto")
+@click.argument("instance", type=click.Path())
+@click.option(
+    "--between",
+    nargs=2,
+    required=True,
+    metavar="FIRST SECOND",
+    help="Two terms, e.g. cost relation; the terms not named count with FIRST.",
+)
+@click.option(
+    "--points", type=click.IntRange(min=2), default=10, show_default=True, help="Most points."
+)
+@click.option("--out", "out", metavar="FILE", help="The curve as .csv, .json or .html.")
+@_search_options("Seconds for the whole curve.", "CP-SAT search workers.")
+def pareto_cmd(instance, between, points, out, time_limit, workers, seed) -> int:
+    """The trade-off curve between two objective terms (epsilon-constraint method).
+
+    Each point is an allocation that no other beats on both; it is marked proven when
+    both of its solves were proven optimal. docs/model.md, "Goals", says how.
+    """
+    from solver.goals import check_terms, frontier
+    from solver.tradeoff import text, to_csv, to_html, to_json
+
+    first, second = check_terms(list(between), "--between")
+    target = _out_path(out)
+    writers = {".csv": to_csv, ".json": to_json, ".html": None}
+    if target is not None and target.suffix.lower() not in writers:
+        raise click.BadParameter("must end in .csv, .json or .html", param_hint="--out")
+    inst = load_any(instance)
+    params = SolveParams(time_limit=time_limit, workers=workers, seed=seed)
+    curve = frontier(inst, first, second, points, params)
+    click.echo(text(curve))
+    if target is not None:
+        suffix = target.suffix.lower()
+        title = f"{inst.name}: {first} against {second}"
+        write_atomic(target, to_html(curve, title) if suffix == ".html" else writers[suffix](curve))
+        click.echo(f"\nwrote {target}")
+    return EXIT_OK
+
+
+@cli.command("plan")
+@click.argument("instance", type=click.Path())
+@click.option("--years", required=True, metavar="FIRST:LAST", help="e.g. 2023:2025.")
+@click.option(
+    "--scenario-per-year",
+    "scenarios",
+    multiple=True,
+    metavar="FILE",
+    help="One scenario per year, in order ('-' for no change that year).",
+)
+@click.option("--out", "out", metavar="FILE", help="The path as .csv or .json.")
+@_search_options("Seconds per year.", "CP-SAT search workers.")
+def plan_cmd(instance, years, scenarios, out, time_limit, workers, seed) -> int:
+    """Phase a plan in over years: each year starts from the previous year's placements.
+
+    Prints the path of cost by kind and the moves per year (README, "Phase-in").
+    """
+    from solver.plan import parse_years, path_rows, plan
+    from solver.result import KIND_LABELS
+    from solver.scenario import load_scenario
+
+    target = _out_path(out)
+    if target is not None and target.suffix.lower() not in (".csv", ".json"):
+        raise click.BadParameter("must end in .csv or .json", param_hint="--out")
+    span = parse_years(years)
+    loaded = [None if s == "-" else load_scenario(s) for s in scenarios] or [None] * len(span)
+    base = load_any(instance)
+    path = plan(base, span, loaded, SolveParams(time_limit=time_limit, workers=workers, seed=seed))
+    rows = path_rows(path)
+    kinds = [k for k in KIND_LABELS if any(r[f"cost_{k}"] for r in rows)]
+    header = f"{'year':<6}{'status':<10}{'cost':>14}" + "".join(
+        f"{KIND_LABELS[k]:>18}" for k in kinds
+    )
+    lines = [header + f"{'new':>5}{'closed':>7}{'moves':>6}{'unass.':>7}  scenario"]
+    for r in rows:
+        lines.append(
+            f"{r['year']:<6}{r['status']:<10}{_dkk(r['total_cost']):>14}"
+            + "".join(f"{_dkk(r[f'cost_{k}']):>18}" for k in kinds)
+            + f"{r['opened']:>5}{r['closed']:>7}{r['moves']:>6}{r['unassigned']:>7}"
+            + f"  {r['scenario']}"
+        )
+    click.echo("\n".join(lines))
+    if target is not None:
+        if target.suffix.lower() == ".json":
+            document = [{**r, "assignments": y.result.assignments} for r, y in zip(rows, path)]
+            write_atomic(target, dump_json(document))
+        else:
+            write_atomic(target, _csv_text(rows))
+        click.echo(f"\nwrote {target}")
+    return EXIT_OK
+
+
+def _dkk(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}".replace(",", " ")
+
+
+def _csv_text(rows: list[dict]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
 
 
 def main(argv: list[str] | None = None) -> None:

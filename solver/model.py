@@ -18,6 +18,7 @@ All coefficients are integers in the `Arrays` money and hour units.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -163,6 +164,39 @@ class AllocationModel:
             domain = variables[k].domain
             domain.clear()
             domain.extend([low, high])
+
+    def terms_sum(self, names: Iterable[str]) -> tuple[np.ndarray, int]:
+        """The sum of the named objective terms: coefficients over all variables (dense)
+        and its constant, in money units."""
+        dense = np.zeros(len(self.model.proto.variables), np.int64)
+        constant = 0
+        for name in names:
+            term = self.terms[name]
+            np.add.at(dense, term.vars, term.coeffs)
+            constant += term.constant
+        return dense, constant
+
+    def variant(
+        self, minimise: Iterable[str], limits: Iterable[tuple[Iterable[str], int]] = ()
+    ) -> cp_model.CpModel:
+        """A copy of the model (hint included) that minimises the sum of the named terms,
+        with each (names, upper) of `limits` as a row: their sum <= upper (money units).
+
+        Auxiliaries stay bounded from below only: the objective pushes down those it
+        contains, a limit holds exactly when it holds at their true values, so the
+        variant's optimum is the true optimum over allocations (`solver.goals`)."""
+        copy = cp_model.CpModel()
+        copy.proto.copy_from(self.model.proto)
+        dense, _ = self.terms_sum(minimise)
+        _write_objective(copy.proto, dense, 0)
+        for names, upper in limits:
+            coeffs, constant = self.terms_sum(names)
+            used = np.flatnonzero(coeffs)
+            linear = copy.proto.constraints.add().linear
+            linear.vars.extend(used.tolist())
+            linear.coeffs.extend(coeffs[used].tolist())
+            linear.domain.extend([NEG_INF, upper - constant])
+        return copy
 
     def set_hint(self, assign: np.ndarray) -> None:
         """Hint every variable with the values the assignment `assign` gives it."""

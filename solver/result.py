@@ -75,6 +75,8 @@ class Result:
     # allocation and to the reported one; None when there is none.
     first_solution_seconds: float | None = None
     best_solution_seconds: float | None = None
+    # `solve --priority`: the order of the goals and each stage's value (solver.goals)
+    priority: dict[str, Any] | None = None
 
     @property
     def gap(self) -> float | None:
@@ -91,6 +93,7 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         """The allocation/1 document (docs/instance-format.md), with extra evidence."""
         solved = self.objective is not None
+        extra = {} if self.priority is None else {"priority": self.priority}
         return {
             "format": "allocation/1",
             "instance": self.instance,
@@ -129,6 +132,7 @@ class Result:
             "solve_seconds": round(self.solve_seconds, 4),
             "model_size": self.model_size,
             "params": self.params,
+            **extra,
         }
 
     def summary(self) -> str:
@@ -142,7 +146,17 @@ class Result:
                 lines.append("No allocation was found within the time limit.")
             return "\n".join(lines)
         gap = self.gap or 0.0
-        lines.append(f"objective {_dkk(self.objective)}   bound {_dkk(self.bound)}   gap {gap:.2%}")
+        if self.priority is None:
+            lines.append(
+                f"objective {_dkk(self.objective)}   bound {_dkk(self.bound)}   gap {gap:.2%}"
+            )
+        else:
+            lines.append(f"objective {_dkk(self.objective)} (the weighted sum; goals in order:)")
+            stages = self.priority["stages"]
+            for n, stage in enumerate(stages, start=1):
+                proven = "proven" if stage["proven"] else "not proven"
+                limit = f"   later within {_dkk(stage['limit'])}" if n < len(stages) else ""
+                lines.append(f"  {n}. {stage['goal']:<12} {_dkk(stage['value']):>14}{limit}   {proven}")
         lines.append(
             f"cost {_dkk(self.total_cost)}   penalties "
             + ", ".join(f"{k} {_dkk(v)}" for k, v in self.penalties.items() if v)
@@ -183,7 +197,7 @@ class Result:
         return "\n".join(lines)
 
 
-def _dkk(value: Fraction | None) -> str:
+def _dkk(value: Fraction | float | None) -> str:
     if value is None:
         return "-"
     return f"{float(value):,.0f}".replace(",", " ")

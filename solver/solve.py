@@ -190,7 +190,7 @@ def solve(
         prover.join()
         bound = _best(lp_bound, prover.bound())
         result.status = "optimal" if lns is not None and lns.proven else "feasible"
-        _read(result, am, start, None, bound)
+        fill_result(result, am, start, None, bound)
         result.solve_seconds = time.perf_counter() - built
         _times(result, watch)
         return result
@@ -209,10 +209,10 @@ def solve(
         # CP-SAT's allocation is better than the search's (or there is no other).
         units = am.value(solution)
         result.status = "optimal" if code == cp_model.OPTIMAL else "feasible"
-        _read(result, am, am.assignment_of(solution), units, bound)
+        fill_result(result, am, am.assignment_of(solution), units, bound)
     elif start is not None:
         result.status = "feasible"
-        _read(result, am, start, None, bound)
+        fill_result(result, am, start, None, bound)
     _times(result, watch)
     return result
 
@@ -417,7 +417,7 @@ class _Watch(cp_model.CpSolverSolutionCallback):
         self._update(None, self._dkk(bound))
 
 
-def _read(
+def fill_result(
     result: Result,
     am: AllocationModel,
     assign: np.ndarray,
