@@ -750,8 +750,10 @@ def plan_cmd(instance, years, scenarios, out, time_limit, workers, seed) -> int:
     click.echo("\n".join(lines))
     if target is not None:
         if target.suffix.lower() == ".json":
-            document = [{**r, "assignments": y.result.assignments} for r, y in zip(rows, path)]
-            write_atomic(target, dump_json(document))
+            pairs = zip(rows, path, strict=True)
+            write_atomic(
+                target, dump_json([{**r, "assignments": y.result.assignments} for r, y in pairs])
+            )
         else:
             write_atomic(target, _csv_text(rows))
         click.echo(f"\nwrote {target}")

@@ -40,6 +40,7 @@ from solver.result import Result, money
 from solver.solve import SolveParams, fill_result
 
 WHOLE = "objective"  # the last stage of an order: every term
+SHARES = 10  # a point of a curve gets at least 1/SHARES of the time left
 
 
 def check_terms(names: Sequence[str], option: str) -> list[str]:
@@ -195,7 +196,9 @@ def frontier(
     points: list[tuple[np.ndarray, bool]] = []
 
     def lexmin(one, other, limits, left: int) -> tuple[np.ndarray, bool] | None:
-        """Minimise `one` within the limits, then `other` with `one` at its minimum."""
+        """Minimise `one` within the limits, then `other` with `one` at its minimum, with
+        a share of the time left for `left` more points (at most SHARES)."""
+        left = min(left, SHARES)
         found, proven = run.solve(one, limits, 1 / (2 * left))
         if found is None:
             return None
@@ -213,15 +216,17 @@ def frontier(
 
     points.append(top)
     high, low = b_of(top[0]), b_of(bottom[0])
+    # Epsilon on a grid from `high` down to `low`: the next grid value below the last point.
     step = max(1, math.ceil((high - low) / (max_points - 1)))
-    epsilon = high - step
-    while epsilon > low and len(points) < max_points - 1:
+    while len(points) < max_points - 1:
+        epsilon = high - ((high - b_of(points[-1][0])) // step + 1) * step
+        if epsilon <= low:
+            break
         run.am.set_hint(points[-1][0])
         found = lexmin(a_terms, b_terms, [(b_terms, epsilon)], max_points - len(points))
         if found is None:
             break
         points.append(found)
-        epsilon = min(b_of(found[0]), epsilon) - step
     if low < high:
         points.append(bottom)
     return _frontier(run, instance, first, second, a_terms, points)
@@ -247,15 +252,11 @@ def _frontier(run, instance, first, second, a_terms, found) -> Frontier:
                 result=run.result(instance, assign),
             )
         )
-    kept = [
-        p
-        for p in points
-        if p.proven
-        or not any(
-            (q.first <= p.first and q.second <= p.second) and (q.first, q.second) != (p.first, p.second)
-            for q in points
-        )
-    ]
+
+    def dominated(p: Point) -> bool:
+        return any(q.first <= p.first and q.second <= p.second and q is not p for q in points)
+
+    kept = [p for p in points if p.proven or not dominated(p)]
     kept.sort(key=lambda p: (p.second, p.first), reverse=True)
     return Frontier(
         first=first,

@@ -35,9 +35,9 @@ class Year:
 
 def parse_years(text: str) -> list[int]:
     """`2023:2025` (inclusive) or one year `2023`."""
-    first, _, last = text.partition(":")
+    first, colon, last = text.partition(":")
     try:
-        years = list(range(int(first), int(last or first) + 1))
+        years = list(range(int(first), int(last if colon else first) + 1))
     except ValueError:
         raise InstanceError([f"--years: '{text}' is not FIRST:LAST, e.g. 2023:2025"]) from None
     if not years:
@@ -54,9 +54,7 @@ def plan(
     """Solve each year in turn (module docstring); `scenarios` has one entry per year
     (None: no changes that year)."""
     if len(scenarios) != len(years):
-        raise InstanceError(
-            [f"--scenario-per-year: {len(scenarios)} given for {len(years)} years"]
-        )
+        raise InstanceError([f"--scenario-per-year: {len(scenarios)} given for {len(years)} years"])
     out: list[Year] = []
     current, last_ids = base, {c.id for c in base.cases if c.active}
     for year, scenario in zip(years, scenarios, strict=True):
@@ -86,9 +84,8 @@ def next_year(instance: Instance, result: Result) -> Instance:
     """The instance a year on: closed cases gone, placements as current providers."""
     placed = {a["case"]: a["provider"] for a in result.assignments}
     doc = instance.model_dump()
-    doc["cases"] = [
-        {**c, "current_provider": placed.get(c["id"])} for c in doc["cases"] if c["status"] == "active"
-    ]
+    active = [c for c in doc["cases"] if c["status"] == "active"]
+    doc["cases"] = [{**c, "current_provider": placed.get(c["id"])} for c in active]
     kept = {c["id"] for c in doc["cases"]}
     doc["offers"] = [o for o in doc["offers"] if o["case"] in kept]
     return validate_instance(doc)

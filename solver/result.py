@@ -156,7 +156,8 @@ class Result:
             for n, stage in enumerate(stages, start=1):
                 proven = "proven" if stage["proven"] else "not proven"
                 limit = f"   later within {_dkk(stage['limit'])}" if n < len(stages) else ""
-                lines.append(f"  {n}. {stage['goal']:<12} {_dkk(stage['value']):>14}{limit}   {proven}")
+                value = _dkk(stage["value"])
+                lines.append(f"  {n}. {stage['goal']:<12} {value:>14}{limit}   {proven}")
         lines.append(
             f"cost {_dkk(self.total_cost)}   penalties "
             + ", ".join(f"{k} {_dkk(v)}" for k, v in self.penalties.items() if v)

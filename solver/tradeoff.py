@@ -82,20 +82,23 @@ def _chart(f: Frontier, height: int, width: int) -> list[str]:
 
 
 def to_json(f: Frontier) -> str:
-    return json.dumps(
-        {
-            "between": [f.first, f.second],
-            "first_includes": f.others,
-            "seconds": round(f.seconds, 4),
-            "dropped": f.dropped,
-            "points": [
-                {**row, "assignments": p.result.assignments}
-                for row, p in zip(rows(f), f.points, strict=True)
-            ],
-        },
-        indent=2,
-        ensure_ascii=False,
-    ) + "\n"
+    return (
+        json.dumps(
+            {
+                "between": [f.first, f.second],
+                "first_includes": f.others,
+                "seconds": round(f.seconds, 4),
+                "dropped": f.dropped,
+                "points": [
+                    {**row, "assignments": p.result.assignments}
+                    for row, p in zip(rows(f), f.points, strict=True)
+                ],
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
 
 
 def to_csv(f: Frontier) -> str:

@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Protocol
 
-from solver.checker import allowed, evaluate
+from solver.checker import Evaluation, allowed, evaluate
 from solver.instance import KINDS, Instance
 
 
-def brute_force(instance: Instance) -> tuple[Fraction | None, dict[str, str]]:
-    """The least objective over all feasible placements, and one placement reaching it.
+def feasible_placements(instance: Instance) -> Iterator[tuple[dict[str, str], Evaluation]]:
+    """Every feasible placement of the active cases with its evaluation.
 
     Each active case is unassigned or at any provider it may be placed at (its lock only,
     when locked: a locked case is never unassigned). Pairs the checker would reject as
     ineligible are skipped up front; every candidate is still judged by `evaluate`.
-    Returns (None, {}) when no placement is feasible.
     """
     active = [c for c in instance.cases if c.status == "active"]
     options: list[list[str | None]] = []
@@ -37,14 +37,27 @@ def brute_force(instance: Instance) -> tuple[Fraction | None, dict[str, str]]:
             places: list[str | None] = [None]
             places += [p.id for p in instance.providers if allowed(case, p)]
             options.append(places)
-    best: Fraction | None = None
-    best_placement: dict[str, str] = {}
     for choice in itertools.product(*options):
         placement = {c.id: pid for c, pid in zip(active, choice, strict=True) if pid is not None}
         ev = evaluate(instance, placement)
-        if ev.feasible and (best is None or ev.objective < best):
+        if ev.feasible:
+            yield placement, ev
+
+
+def brute_force(instance: Instance) -> tuple[Fraction | None, dict[str, str]]:
+    """The least objective over all feasible placements, and one placement reaching it.
+    Returns (None, {}) when no placement is feasible."""
+    best: Fraction | None = None
+    best_placement: dict[str, str] = {}
+    for placement, ev in feasible_placements(instance):
+        if best is None or ev.objective < best:
             best, best_placement = ev.objective, placement
     return best, best_placement
+
+
+def term_values(ev: Evaluation) -> dict[str, Fraction]:
+    """The objective's terms of an evaluation (DKK): cost and each penalty."""
+    return {"cost": ev.total_cost, **ev.penalties}
 
 
 # --- random tiny instances ---------------------------------------------------------------
