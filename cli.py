@@ -697,6 +697,12 @@ def pareto_cmd(instance, between, points, out, time_limit, workers, seed) -> int
     inst = load_any(instance)
     params = SolveParams(time_limit=time_limit, workers=workers, seed=seed)
     curve = frontier(inst, first, second, points, params)
+    if curve.conflicts:
+        click.echo("error: no feasible allocation: " + "; ".join(curve.conflicts), err=True)
+        return EXIT_INFEASIBLE
+    if not curve.points:
+        click.echo("error: no allocation found within the time limit", err=True)
+        return EXIT_NOT_PASSED
     click.echo(text(curve))
     if target is not None:
         suffix = target.suffix.lower()
@@ -734,6 +740,11 @@ def plan_cmd(instance, years, scenarios, out, time_limit, workers, seed) -> int:
     loaded = [None if s == "-" else load_scenario(s) for s in scenarios] or [None] * len(span)
     base = load_any(instance)
     path = plan(base, span, loaded, SolveParams(time_limit=time_limit, workers=workers, seed=seed))
+    last = path[-1].result
+    if last.objective is None:
+        why = "; ".join(last.conflicts) or "no allocation found within the time limit"
+        click.echo(f"error: year {path[-1].year}: {why}", err=True)
+        return EXIT_INFEASIBLE if last.status == "infeasible" else EXIT_NOT_PASSED
     rows = path_rows(path)
     kinds = [k for k in KIND_LABELS if any(r[f"cost_{k}"] for r in rows)]
     header = f"{'year':<6}{'status':<10}{'cost':>14}" + "".join(

@@ -173,6 +173,7 @@ class Frontier:
     points: list[Point]  # from best for the first criterion to best for the second
     dropped: int  # unproven points dominated by another point
     seconds: float
+    conflicts: list[str] = field(default_factory=list)  # rules that clash: no allocation
 
 
 def frontier(
@@ -190,7 +191,7 @@ def frontier(
         raise InstanceError(["--points: must be at least 2"])
     run = _Runner(instance, params)
     if run.conflicts:
-        raise InstanceError([f"{instance.name}: the rules clash: {'; '.join(run.conflicts)}"])
+        return Frontier(first, second, [], [], 0, 0.0, conflicts=run.conflicts)
     a_terms = [first] + [t for t in TERMS if t not in (first, second)]
     b_terms = [second]
     points: list[tuple[np.ndarray, bool]] = []
@@ -207,8 +208,8 @@ def frontier(
         return (again, proven and proven_too) if again is not None else (found, False)
 
     top = lexmin(a_terms, b_terms, [], max_points)
-    if top is None:
-        raise InstanceError([f"{instance.name}: no allocation found within the time limit"])
+    if top is None:  # nothing found in time
+        return _frontier(run, instance, first, second, a_terms, [])
     bottom = lexmin(b_terms, a_terms, [], max_points - 1) or top
 
     def b_of(assign: np.ndarray) -> int:

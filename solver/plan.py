@@ -52,7 +52,8 @@ def plan(
     params: SolveParams | None = None,
 ) -> list[Year]:
     """Solve each year in turn (module docstring); `scenarios` has one entry per year
-    (None: no changes that year)."""
+    (None: no changes that year). A year without an allocation (its result's status
+    `infeasible` or `unknown`) ends the path."""
     if len(scenarios) != len(years):
         raise InstanceError([f"--scenario-per-year: {len(scenarios)} given for {len(years)} years"])
     out: list[Year] = []
@@ -61,9 +62,6 @@ def plan(
         instance = current if scenario is None else apply(current, scenario)
         instance = instance.model_copy(update={"name": f"{base.name} {year}"})
         result = solve(instance, params)
-        if result.objective is None:
-            why = "; ".join(result.conflicts) or "no allocation found within the time limit"
-            raise InstanceError([f"year {year}: {why}"])
         active = [c for c in instance.cases if c.active]
         out.append(
             Year(
@@ -76,6 +74,8 @@ def plan(
                 closed=sum(1 for c in instance.cases if not c.active),
             )
         )
+        if result.objective is None:  # infeasible, or nothing found in time: stop here
+            break
         current, last_ids = next_year(instance, result), {c.id for c in active}
     return out
 

@@ -82,3 +82,24 @@ def test_cli_plan_writes_the_path(tmp_path, capsys):
     assert [r["year"] for r in rows] == ["2023", "2024"]
     assert rows[1]["moves"] == "0"  # nothing changed in 2024: nobody moves
     assert "club grant 2023" in capsys.readouterr().out
+
+
+def test_a_year_without_an_allocation_ends_the_path(tmp_path, capsys):
+    crowd = tmp_path / "crowd.json"
+    crowd.write_text(
+        json.dumps(
+            {
+                "name": "everyone at Klub Maaloev",
+                "changes": [
+                    {"op": "lock", "where": {"status": "active"}, "provider": "klub-maaloev"}
+                ],
+            }
+        )
+    )
+    path = plan(load_instance(BASE), [2023, 2024], [None, load_scenario(crowd)], PARAMS)
+    assert [y.year for y in path] == [2023, 2024] and path[-1].result.status == "infeasible"
+    args = ["plan", BASE, "--years", "2023:2024", "--scenario-per-year", "-"]
+    with pytest.raises(SystemExit) as stop:
+        main([*args, "--scenario-per-year", str(crowd), "--out", str(tmp_path / "p.csv")])
+    assert stop.value.code == 3 and not (tmp_path / "p.csv").exists()
+    assert "error: year 2024:" in capsys.readouterr().err
