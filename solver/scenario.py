@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -145,11 +146,12 @@ def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
         raise InstanceError([f"{source}: a scenario must be a JSON object"])
     cpr = cpr_problems(raw)
     if cpr:
-        raise InstanceError([f"{source}: {line}" for line in cpr])
+        lines = [re.sub(r"^instance: changes\[(\d+)\]\.", r"change #\1: ", x) for x in cpr]
+        raise InstanceError([f"{source}: {line}" for line in lines])
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        lines = []
+        lines: list[str] = []
         for err in exc.errors():
             loc = list(err["loc"])
             where = "scenario"
@@ -157,13 +159,19 @@ def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
                 where, loc = f"change #{loc[1] + 1}", loc[2:]
                 if loc and loc[0] in _OPS:  # pydantic names the union member: drop it
                     loc = loc[1:]
-            field = ".".join(str(p) for p in loc) or "record"
             message = str(err["msg"]).rstrip(".")
+            if loc[:1] == ["where"] and len(loc) > 2:  # one line per condition, not per type
+                loc, message = loc[:2], 'must be a value, a list of values or {"min", "max"}'
+            field = ".".join(str(p) for p in loc) or "record"
             if err["type"] == "extra_forbidden":
                 message = "is not a field of the scenario format"
+            elif err["type"] == "missing":
+                message = "is required"
             elif err["type"] == "union_tag_invalid":
                 field, message = "op", f"must be one of {', '.join(_OPS)}"
-            lines.append(f"{source}: {where}: {field} {message}")
+            line = f"{source}: {where}: {field} {message}"
+            if line not in lines:
+                lines.append(line)
         raise InstanceError(lines) from None
 
 
