@@ -771,6 +771,50 @@ def plan_cmd(instance, years, scenarios, out, time_limit, workers, seed) -> int:
     return EXIT_OK
 
 
+@cli.command("compare")
+@click.argument("base", type=click.Path())
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--out",
+    "out",
+    metavar="FILE",
+    help="Also write the comparison: FILE ending in .csv, .xlsx, .html or .json.",
+)
+@_search_options("Seconds of search per solve.", "CP-SAT search workers.")
+def compare_cmd(base, scenarios, out, time_limit, workers, seed) -> int:
+    """Solve BASE and each SCENARIO file applied to it; show their figures side by side.
+
+    One column per run (the base first): objective and bound, savings against the base,
+    cost by kind and by budget, cases per kind, relations kept, moves from the current
+    provider, unassigned. Then, per scenario, the cases whose provider differs from the
+    base's allocation, and why in one phrase.
+    """
+    from solver.compare import compare, output_format, render_text, write_comparison
+    from solver.scenario import apply, load_scenario
+
+    target = None
+    if out is not None:
+        try:
+            output_format(out)
+        except InstanceError as exc:
+            raise click.BadParameter(exc.lines[0], param_hint="--out") from None
+        target = _out_path(out)
+    inst = load_any(base)
+    runs = []
+    for path in scenarios:  # every scenario is read and applied before anything is solved
+        scenario = load_scenario(path)
+        runs.append((scenario.name, apply(inst, scenario)))
+    params = SolveParams(time_limit=time_limit, workers=workers, seed=seed)
+    comparison = compare(
+        inst, runs, params, on_solve=lambda name: click.echo(f"solving {name} ...", err=True)
+    )
+    click.echo(render_text(comparison))
+    if target is not None:
+        write_comparison(comparison, target)
+        click.echo(f"\nwrote {target}")
+    return EXIT_OK
+
+
 def _dkk(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}".replace(",", " ")
 

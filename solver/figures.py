@@ -14,7 +14,8 @@ from solver.result import PENALTIES, Result, money
 
 def figures(instance: Instance, result: Result) -> dict[str, Any]:
     """status, objective, bound, total cost, penalties, cost by kind and by budget, cases
-    by kind, relations kept, moves from the current provider, unassigned, closing."""
+    by kind, relations kept, moves from the current provider, unassigned, closing. The
+    figures of an allocation are None when there is none (infeasible or not found)."""
     solved = result.objective is not None
     placed = {a["case"]: a["provider"] for a in result.assignments}
     kind_of = {p.id: p.kind for p in instance.providers}
@@ -43,7 +44,11 @@ def figures(instance: Instance, result: Result) -> dict[str, Any]:
         "placed": len(placed),
         "unassigned": len(active) - len(placed) if solved else None,
         "with_relation": len(with_relation),
-        "relations_kept": sum(1 for c in with_relation if placed.get(c.id) in c.relations),
+        "relations_kept": sum(1 for c in with_relation if placed.get(c.id) in c.relations)
+        if solved
+        else None,
         "with_current": len(existing),
-        "moves": sum(1 for c in existing if placed.get(c.id) != c.current_provider),
+        "moves": sum(1 for c in existing if placed.get(c.id) != c.current_provider)
+        if solved
+        else None,
     }

@@ -392,31 +392,44 @@ def render_report(
             sections.append(
                 ("alternatives", t["alternatives"], f'<p class="note warn">{e(missing)}</p>')
             )
-    nav = "".join(f'<a href="#{sid}">{e(title)}</a>' for sid, title, _ in sections)
+    return page(lang, t["title"], t["eyebrow"], instance.name, moment, sections, t["footer"])
+
+
+def page(
+    lang: str,
+    title: str,
+    eyebrow: str,
+    name: str,
+    moment: datetime,
+    sections: Sequence[tuple[str, str, str]],
+    footer: str,
+) -> str:
+    """The report's HTML page: header, a link per section, the sections (id, title, HTML)."""
+    nav = "".join(f'<a href="#{sid}">{e(heading)}</a>' for sid, heading, _ in sections)
     body = "\n".join(
-        f'<section id="{sid}">\n<h2>{e(title)}</h2>\n{content}\n</section>'
-        for sid, title, content in sections
+        f'<section id="{sid}">\n<h2>{e(heading)}</h2>\n{content}\n</section>'
+        for sid, heading, content in sections
     )
     return f"""<!DOCTYPE html>
 <html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(t["title"])}: {e(instance.name)}</title>
+<title>{e(title)}: {e(name)}</title>
 <style>{CSS}</style>
 </head>
 <body>
 <header class="top">
-<div class="eyebrow">{e(t["eyebrow"])}</div>
-<h1>{e(t["title"])}</h1>
-<div class="sub"><span class="inst">{e(instance.name)}</span>
-<span class="dot">·</span> {e(t["generated"])} {e(fmt_date(moment, lang))}</div>
+<div class="eyebrow">{e(eyebrow)}</div>
+<h1>{e(title)}</h1>
+<div class="sub"><span class="inst">{e(name)}</span>
+<span class="dot">·</span> {e(LABELS[lang]["generated"])} {e(fmt_date(moment, lang))}</div>
 </header>
 <nav class="toc">{nav}</nav>
 <main>
 {body}
 </main>
-<footer>{e(t["footer"])}</footer>
+<footer>{e(footer)}</footer>
 </body>
 </html>
 """

@@ -1108,31 +1108,13 @@ def result_workbook(instance: Instance, result: Result) -> Workbook:
     """A solved allocation as sheets assignments, providers, budgets, budget table (cost by
     kind and payer against the baseline, saving), unassigned, penalties."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     providers = {p.id: p for p in instance.providers}
     workbook = Workbook()
     workbook.remove(workbook.active)
 
     def sheet(name: str, header: list[str], rows: list[list[Any]], formats: dict[int, str]):
-        ws = workbook.create_sheet(name)
-        ws.append(header)
-        for row in rows:
-            ws.append(row)
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        ws.freeze_panes = "A2"
-        for index, name_ in enumerate(header, start=1):
-            letter = get_column_letter(index)
-            longest = max([len(name_), *(len(str(r[index - 1] or "")) for r in rows)])
-            ws.column_dimensions[letter].width = min(80, max(10, longest + 2))
-            if index in formats:
-                for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
-                    cell.number_format = formats[index]
-        for row in ws.iter_rows(min_row=2):
-            for cell in row:
-                if isinstance(cell.value, str) and cell.value.startswith("="):
-                    cell.data_type = "s"
+        add_sheet(workbook, name, header, rows, formats)
 
     sheet(
         "assignments",
@@ -1216,6 +1198,38 @@ def result_workbook(instance: Instance, result: Result) -> Workbook:
     ]
     sheet("penalties", ["term", "DKK"], penalty_rows, {2: _DKK})
     return workbook
+
+
+def add_sheet(
+    workbook: Workbook,
+    name: str,
+    header: list[str],
+    rows: list[list[Any]],
+    formats: dict[int, str],
+) -> Any:
+    """A sheet with a bold, frozen header, fitted column widths and number formats by column
+    (1-based); text starting with '=' stays text, never a formula."""
+    from openpyxl.styles import Font
+
+    ws = workbook.create_sheet(name)
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    ws.freeze_panes = "A2"
+    for index, name_ in enumerate(header, start=1):
+        letter = get_column_letter(index)
+        longest = max([len(name_), *(len(str(r[index - 1] or "")) for r in rows)])
+        ws.column_dimensions[letter].width = min(80, max(10, longest + 2))
+        if index in formats:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = formats[index]
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
+    return ws
 
 
 def write_result_xlsx(instance: Instance, result: Result, path: str | os.PathLike[str]) -> None:
