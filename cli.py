@@ -58,21 +58,24 @@ def _out_path(value: str | None, option: str = "--out") -> Path | None:
     return path
 
 
-def _search_options(time_help: str, workers_help: str):
-    """--time-limit, --workers and --seed of the commands that run `solve()`."""
+def _search_options(
+    time_help: str, workers_help: str, time_limit: float = 60.0, workers: int | None = None
+):
+    """--time-limit, --workers (default: the machine's cores) and --seed of the commands that
+    run `solve()`."""
     options = [
         click.option(
             "--time-limit",
             type=click.FloatRange(min=0, min_open=True),
-            default=60.0,
+            default=time_limit,
             show_default=True,
             help=time_help,
         ),
         click.option(
             "--workers",
             type=click.IntRange(min=1),
-            default=SolveParams.workers,
-            show_default="the machine's cores",
+            default=SolveParams.workers if workers is None else workers,
+            show_default="the machine's cores" if workers is None else True,
             help=workers_help,
         ),
         click.option(
@@ -828,6 +831,78 @@ def _csv_text(rows: list[dict]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+@cli.command("sweep")
+@click.argument("base", type=click.Path())
+@click.option(
+    "--vary",
+    "varies",
+    multiple=True,
+    required=True,
+    metavar="FIELD=V1,V2,...",
+    help="An axis of the grid (repeat for more), e.g. providers[kind=club].included_hours=9.25,"
+    "18.5, weights.relation_per_level=25000,50000, price_index[kind=external]=1,1.03.",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    metavar="FILE.jsonl",
+    help="One row per finished point, appended as it finishes; points already in FILE are "
+    "not run again (resume).",
+)
+@click.option("--csv", "csv_out", metavar="FILE", help="Also write the whole table as CSV.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Points solved side by side in local processes. Default: the machine's cores.",
+)
+@click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    help="Run the points on this Dask scheduler's workers (e.g. tcp://scheduler:8786).",
+)
+@_search_options("Seconds of search per point.", "CP-SAT workers per point.", 30.0, 1)
+def sweep_cmd(base, varies, out, csv_out, jobs, cluster, time_limit, workers, seed) -> int:
+    """Solve a grid of scenarios of BASE: every combination of the --vary values.
+
+    Prints a table of the points (objective, cost, unassigned cases, moves, status); the
+    rows hold every figure (README, "Sweeps"). An interrupted sweep resumes from --out.
+    """
+    from solver.gapbench import rows_csv
+    from solver.sweep import parse_vary, rows_table, sweep
+
+    if jobs is not None and cluster is not None:
+        raise click.UsageError("give --jobs or --cluster, not both")
+    target = _out_path(out)
+    if target is None:
+        raise click.BadParameter("the rows need a file, to resume from", param_hint="--out")
+    if csv_out == "-":
+        raise click.BadParameter("CSV cannot go to stdout", param_hint="--csv")
+    csv_path = _out_path(csv_out, "--csv")
+    axes = [parse_vary(text) for text in varies]
+    inst = load_any(base)
+    params = SolveParams(time_limit=time_limit, workers=workers, seed=seed)
+
+    def bar(done: int, total: int) -> None:
+        filled = 30 * done // total
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} points")
+        sys.stderr.write("\n" if done == total else "")
+        sys.stderr.flush()
+
+    try:
+        rows = sweep(
+            inst, axes, params, target, jobs, cluster, bar if sys.stderr.isatty() else None
+        )
+    except ConnectionError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(rows_table(rows, axes))
+    click.echo(f"\n{len(rows)} points in {target}")
+    if csv_path is not None:
+        write_atomic(csv_path, rows_csv(rows))
+        click.echo(f"wrote {csv_path}")
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> None:
