@@ -79,6 +79,8 @@ LP_SHARE = 0.25
 # Share of the time left after the LP that goes to the neighbourhood search; CP-SAT on the
 # whole model gets the rest (and proves optimality where it can).
 LNS_SHARE = 0.5
+# With one worker, CP-SAT first gets this share of the time (deterministic seconds).
+PROBE_SHARE = 0.05
 # Models up to this many pairs get CP-SAT beside the neighbourhood search (larger ones do not
 # get a better bound from it in the time, only a second copy of the model in memory).
 PROVER_PAIRS = 150_000
@@ -143,16 +145,28 @@ def solve(
         am.set_hint(start)
     prover = _Prover(am, params, watch, deadline)
     lns = None
-    if params.lns and start is not None and not _proven(start_units, lp_bound):
+    large = am.n_pairs > PROVER_PAIRS
+    if params.lns and start is not None and params.workers == 1 and not large and PROBE_SHARE:
+        # One worker: CP-SAT first, for a moment of deterministic time, which proves small
+        # models at once; kept only when it proves (else only its bound).
+        prover.run(1, work=PROBE_SHARE * max(0.0, deadline - time.perf_counter()))
+        if prover.code not in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+            lp_bound = _best(lp_bound, prover.bound())
+            prover = _Prover(am, params, watch, deadline)
+    searching = not prover.started and not _proven(start_units, lp_bound)
+    if params.lns and start is not None and searching:
         # CP-SAT works on the bound beside the search (on its own copy of the model), or
         # after it with one worker; large models get the search only.
-        large = am.n_pairs > PROVER_PAIRS
         if params.workers > 1 and not large:
             prover.start(params.workers - 1)
-        left = max(0.0, deadline - time.perf_counter())
+        now = time.perf_counter()
+        left = max(0.0, deadline - now)
         share = 1.0 if prover.started or large else LNS_SHARE
+        # Before CP-SAT in the foreground, the search gets its share in deterministic time
+        # and in wall-clock time (its steps can take several times longer than their
+        # deterministic time, and CP-SAT may prove in a moment what the search cannot).
         lns = improve(
-            am, start, start_units, share * left, deadline, params.seed,
+            am, start, start_units, share * left, now + share * left, params.seed,
             _pair_costs(am) if relaxation is None else relaxation.reduced_costs, fixed,
             stop=lambda units: _proven(units, _best(lp_bound, prover.bound())),
             report=lambda units: watch.record(units, None),
@@ -242,9 +256,10 @@ class _Prover:
         self.started = True
         self.thread.start()
 
-    def run(self, workers: int) -> None:
+    def run(self, workers: int, work: float | None = None) -> None:
+        """In the foreground, until the deadline or `work` deterministic seconds."""
         self.started = True
-        self._solve(self.am.model, workers)
+        self._solve(self.am.model, workers, work)
 
     def bound(self) -> int | None:
         return self.lower
@@ -260,9 +275,11 @@ class _Prover:
         self.lower = _best(self.lower, _units(value, self.am.constant))
         self.watch.on_bound(value)
 
-    def _solve(self, model: cp_model.CpModel, workers: int) -> None:
+    def _solve(self, model: cp_model.CpModel, workers: int, work: float | None = None) -> None:
         p = self.solver.parameters
         p.max_time_in_seconds = max(0.05, self.deadline - time.perf_counter())
+        if work is not None:
+            p.max_deterministic_time = work
         p.num_workers = workers
         p.random_seed = self.params.seed
         p.log_search_progress = self.params.log
