@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from solver.errors import InstanceError, field_name, record_name
+from solver.errors import SECTIONS, InstanceError, field_name, record_name
 from solver.instance import KINDS, Budget, Case, Instance, Offer, Provider, Weights
 from solver.privacy import cpr_message, looks_like_cpr
 
@@ -105,9 +105,19 @@ def validate_instance(raw: dict[str, Any]) -> Instance:
         raise InstanceError(_error_lines(raw, exc)) from None
 
 
-def _error_lines(raw: object, exc: ValidationError) -> list[str]:
+def validate_record(raw: dict[str, Any], section: str, index: int) -> BaseModel:
+    """Record `index` of the raw document's `section` (`cases`, ...) on its own (no
+    references checked), or `InstanceError` with the same lines as in a whole instance."""
+    try:
+        return _MODELS[SECTIONS[section]].model_validate(raw[section][index])
+    except ValidationError as exc:
+        raise InstanceError(_error_lines(raw, exc, (section, index))) from None
+
+
+def _error_lines(raw: object, exc: ValidationError, at: tuple = ()) -> list[str]:
+    """One line per error; `at` is where in `raw` the validated value is."""
     lines: list[str] = []
-    errors = exc.errors()
+    errors = [{**e, "loc": (*at, *e["loc"])} for e in exc.errors()]
     inner_locs = [tuple(e["loc"]) for e in errors if e["type"] != "too_short"]
     for err in errors:
         loc = tuple(err["loc"])

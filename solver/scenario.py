@@ -31,11 +31,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from solver.errors import InstanceError
 from solver.instance import Budget, Case, Instance, Offer, Provider, Weights
-from solver.io import parse_json, validate_instance
+from solver.io import parse_json, validate_instance, validate_record
 from solver.privacy import cpr_problems
 
 FORMAT = "allocation-scenario/1"
@@ -57,10 +57,19 @@ PRICED = ("hourly_rate", "fixed_cost", "offers")
 Scalar = str | int | float | bool | None
 
 
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    return value
+
+
+Bound = Annotated[float, BeforeValidator(_not_bool), Field(allow_inf_nan=False)]
+
+
 class Range(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    min: float | None = None
-    max: float | None = None
+    min: Bound | None = None
+    max: Bound | None = None
 
 
 Condition = Scalar | list[Scalar] | Range
@@ -98,7 +107,7 @@ class CloseChange(_Change):
 
 class PriceChange(_Change):
     op: Literal["price_index"]
-    factor: float = Field(gt=0)
+    factor: float = Field(gt=0, allow_inf_nan=False)
     where: Where = Field(default_factory=dict, description="providers whose prices change")
     fields: list[Literal["hourly_rate", "fixed_cost", "offers"]] = list(PRICED)
 
@@ -189,6 +198,8 @@ def apply(base: Instance, scenario: Scenario) -> Instance:
             _APPLY[change.op](doc, change)
         except _Refused as exc:
             raise InstanceError([f"{label}: {exc}"]) from None
+        except InstanceError as exc:  # a record it added or set is not valid on its own
+            raise InstanceError([f"scenario {scenario.name}: {x}" for x in exc.lines]) from None
     try:
         return validate_instance(doc)
     except InstanceError as exc:
@@ -234,13 +245,22 @@ def _matches(value: Any, condition: Condition) -> bool:
 
 
 def _equal(value: Any, option: Scalar) -> bool:
-    if (
-        isinstance(value, Decimal)
-        and isinstance(option, int | float)
-        and not isinstance(option, bool)
-    ):
-        return value == Decimal(str(option))
+    if _is_number(value) and _is_number(option):  # 18 == 18.0 == Decimal("18.00")
+        return Decimal(str(value)) == Decimal(str(option))
     return type(value) is type(option) and value == option or (value is None and option is None)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _whole(doc: dict, target: str, records: list[dict]) -> None:
+    """Replace the records by their validated dumps (defaults filled in, values checked),
+    so later changes see whole records; `InstanceError` for one that is not valid."""
+    at = {id(r): n for n, r in enumerate(doc[target])}
+    for record in records:
+        n = at[id(record)]
+        doc[target][n] = _plain(validate_record(doc, target, n).model_dump())
 
 
 def _set(doc: dict, change: SetChange) -> None:
@@ -264,15 +284,20 @@ def _set(doc: dict, change: SetChange) -> None:
         default = model.model_fields[key].get_default(call_default_factory=True)
         for record in records:
             record[key] = _plain(default) if value is None else value
+    if change.target in RECORDS:
+        _whole(doc, change.target, records)
 
 
 def _add(doc: dict, change: AddChange) -> None:
-    doc[change.target].extend(dict(r) for r in change.records)
+    added = [dict(r) for r in change.records]
+    doc[change.target].extend(added)
+    _whole(doc, change.target, added)
 
 
 def _remove(doc: dict, change: RemoveChange) -> None:
     gone = _select(doc, change.target, change.where)
-    doc[change.target] = [r for r in doc[change.target] if r not in gone]
+    chosen = {id(r) for r in gone}
+    doc[change.target] = [r for r in doc[change.target] if id(r) not in chosen]
     if change.target == "providers":
         ids = {r["id"] for r in gone}
         locked = [c["id"] for c in doc["cases"] if c.get("must_provider") in ids]

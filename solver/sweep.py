@@ -275,10 +275,10 @@ def _read_rows(path: Path) -> tuple[dict[str, dict[str, Any]], int]:
     data = path.read_bytes()
     complete = data.rfind(b"\n") + 1  # a last line without its newline was cut short
     rows = {}
-    for n, line in enumerate(data[:complete].decode("utf-8").splitlines(), start=1):
+    for n, line in enumerate(data[:complete].splitlines(), start=1):
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
+            row = json.loads(line.decode("utf-8"))
+        except ValueError:  # not UTF-8, or not JSON
             row = None
         if not isinstance(row, dict) or not isinstance(row.get("key"), str):
             raise InstanceError([f"{path}: line {n} is not a sweep row"])

@@ -13,6 +13,7 @@ import random
 from fractions import Fraction
 
 import pytest
+from bruteforce import RandomChooser, feasible_placements, random_instance_dict, term_values
 
 from cli import main
 from solver.arrays import derive
@@ -21,7 +22,6 @@ from solver.goals import frontier, solve_priority
 from solver.io import load_instance, validate_instance
 from solver.model import TERMS
 from solver.solve import SolveParams, solve
-from tests.bruteforce import RandomChooser, feasible_placements, random_instance_dict, term_values
 
 PARAMS = SolveParams(time_limit=20, workers=2, seed=0)
 ORDERS = [["relation", "cost"], ["continuity"], ["cost", "family"], ["kind", "unassigned"]]

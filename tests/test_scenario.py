@@ -205,3 +205,64 @@ def test_cli_apply_writes_a_valid_instance_or_nothing(tmp_path, capsys):
     assert stop.value.code == 2 and not other.exists()
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "where matches no case" in err
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ([{"op": "add", "target": "cases",
+           "records": [{"id": "N1", "age": 12, "hours_per_week": 3}]},
+          {"op": "remove", "target": "providers", "where": {"id": "klub-syd"}}], None),
+        ([{"op": "add", "target": "providers",
+           "records": [{"id": "P9", "kind": "club", "capacity_hours": 3}]},
+          {"op": "price_index", "factor": 1.1}], None),
+        ([{"op": "add", "target": "cases",
+           "records": [{"id": "N1", "age": 12, "hours_per_week": 3}]},
+          {"op": "close", "where": {"status": "active", "id": "N1"}}], None),
+        ([{"op": "add", "target": "cases",
+           "records": [{"id": "N1", "age": 12, "hours_per_week": 3}]},
+          {"op": "lock", "where": {"id": "N1"}, "provider": "current"}],
+         "change #2 (lock): case N1: its current provider is not in the instance"),
+        ([{"op": "add", "target": "cases", "records": [{"age": 12, "hours_per_week": 3}]},
+          {"op": "remove", "target": "cases", "where": {"age": 12}}],
+         "scenario s: case #104: id is required"),
+        ([{"op": "add", "target": "offers",
+           "records": [{"case": "B001", "provider": "korps", "annual_cost": "x"}]},
+          {"op": "price_index", "factor": 1.1}],
+         "scenario s: offer #9: annual_cost must be a number"),
+        ([{"op": "set", "target": "providers", "where": {"id": "klub-syd"},
+           "fields": {"fixed_cost": "abc"}},
+          {"op": "price_index", "factor": 1.1}],
+         "scenario s: provider klub-syd: fixed_cost must be a number"),
+    ],
+)  # fmt: skip
+def test_added_and_set_records_are_whole_records_for_later_changes(changes, message):
+    """Later changes see defaults and checked values, never a crash on a raw record."""
+    if message is None:
+        applied = apply(load_instance(BASE), _scenario(*changes))
+        assert applied.cases[-1].id == "N1" or applied.providers[-1].id == "P9"
+        return
+    with pytest.raises(InstanceError) as err:
+        apply(load_instance(BASE), _scenario(*changes))
+    assert err.value.lines == [next(x for x in err.value.lines if message in x)], err.value.lines
+
+
+def test_where_compares_numbers_by_value():
+    base = load_instance(BASE)
+    age = base.cases[0].age
+    by_float = apply(base, _scenario({"op": "close", "where": {"age": float(age)}}))
+    by_int = apply(base, _scenario({"op": "close", "where": {"age": age}}))
+    assert by_float == by_int and any(not c.active for c in by_int.cases)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"op": "close", "where": {"age": {"min": True}}}, "change #1: where.age must be"),
+        ({"op": "price_index", "factor": Decimal("1e400")}, "change #1: factor"),
+    ],
+)
+def test_scenario_values_that_are_not_numbers_are_refused(change, message):
+    with pytest.raises(InstanceError) as err:
+        parse_scenario({"name": "s", "changes": [change]}, "f.json")
+    assert message in str(err.value) and len(err.value.lines) == 1, err.value.lines

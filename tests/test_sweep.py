@@ -331,3 +331,11 @@ def test_an_unreachable_cluster_is_one_error_and_writes_nothing(base, axes, tmp_
         with pytest.raises(ConnectionError, match=r"^cannot connect to the Dask scheduler at "):
             sweep(base, axes, PARAMS, out, cluster="tcp://127.0.0.1:1")
     assert not out.exists()
+
+
+def test_an_out_file_that_is_not_utf8_is_refused_naming_the_line(base, axes, tmp_path):
+    out = tmp_path / "rows.jsonl"
+    out.write_bytes(b'{"key": "x"}\n\xff\xfe\n')
+    with pytest.raises(InstanceError, match="line 2 is not a sweep row"):
+        sweep(base, axes, PARAMS, out)
+    assert out.read_bytes() == b'{"key": "x"}\n\xff\xfe\n'
