@@ -15,7 +15,9 @@ from solver.result import PENALTIES, Result, money
 def figures(instance: Instance, result: Result) -> dict[str, Any]:
     """status, objective, bound, total cost, penalties, cost by kind and by budget, cases
     by kind, relations kept, moves from the current provider, unassigned, closing. The
-    figures of an allocation are None when there is none (infeasible or not found)."""
+    figures of an allocation are None when there is none (infeasible or not found).
+    `relations_kept` counts the cases with relations placed where they know an adult (at
+    any level); `moves` the cases placed away from a current provider in the instance."""
     solved = result.objective is not None
     placed = {a["case"]: a["provider"] for a in result.assignments}
     kind_of = {p.id: p.kind for p in instance.providers}
@@ -27,9 +29,10 @@ def figures(instance: Instance, result: Result) -> dict[str, Any]:
     for provider in placed.values():
         cases_by_kind[kind_of[provider]] += 1
     by_budget = {}
-    for b in instance.budgets:
+    for n, b in enumerate(instance.budgets, start=1):
         counted = {p.id for p in instance.providers if p.kind in b.kinds or p.id in b.providers}
-        by_budget[b.name] = money(sum((cost_of.get(p, 0) for p in counted), 0)) if solved else None
+        name = b.name if b.name not in by_budget else f"{b.name} #{n}"  # names may repeat
+        by_budget[name] = money(sum((cost_of.get(p, 0) for p in counted), 0)) if solved else None
     return {
         "status": result.status,
         "objective": money(result.objective),

@@ -33,7 +33,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from solver.errors import InstanceError
+from solver.errors import InstanceError, field_name
 from solver.instance import Budget, Case, Instance, Offer, Provider, Weights
 from solver.io import parse_json, validate_instance, validate_record
 from solver.privacy import cpr_problems
@@ -168,16 +168,17 @@ def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
                 where, loc = f"change #{loc[1] + 1}", loc[2:]
                 if loc and loc[0] in _OPS:  # pydantic names the union member: drop it
                     loc = loc[1:]
+            kind, ctx = err["type"], err.get("ctx", {})
             message = str(err["msg"]).rstrip(".")
+            if kind == "extra_forbidden":
+                message = "is not a field of the scenario format"
+            elif kind == "union_tag_invalid":
+                loc, message = ["op"], f"must be one of {', '.join(_OPS)}"
+            elif kind in _MESSAGES:
+                message = _MESSAGES[kind].format(**ctx)
             if loc[:1] == ["where"] and len(loc) > 2:  # one line per condition, not per type
                 loc, message = loc[:2], 'must be a value, a list of values or {"min", "max"}'
-            field = ".".join(str(p) for p in loc) or "record"
-            if err["type"] == "extra_forbidden":
-                message = "is not a field of the scenario format"
-            elif err["type"] == "missing":
-                message = "is required"
-            elif err["type"] == "union_tag_invalid":
-                field, message = "op", f"must be one of {', '.join(_OPS)}"
+            field = field_name(loc)
             line = f"{source}: {where}: {field} {message}"
             if line not in lines:
                 lines.append(line)
@@ -185,6 +186,19 @@ def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
 
 
 _OPS = ("set", "add", "remove", "close", "price_index", "lock", "unlock")
+_MESSAGES = {  # pydantic's error types in the words of the instance errors
+    "missing": "is required",
+    "greater_than": "must be > {gt:g}",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
+    "string_type": "must be a text string",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "list_type": "must be a list",
+    "too_short": "must not be empty",
+    "literal_error": "must be one of {expected}",
+}
 
 
 def apply(base: Instance, scenario: Scenario) -> Instance:

@@ -161,7 +161,15 @@ def test_changes_that_cannot_apply_are_refused(change, message):
             "change #1: wher is not a field",
         ),
         ({"name": "s", "format": "allocation-scenario/2"}, "scenario: format"),
-        ({"changes": []}, "scenario: name"),
+        ({"changes": []}, "scenario: name is required"),
+        (
+            {"name": "s", "changes": [{"op": "add", "target": "cases", "records": [5]}]},
+            "change #1: records[1] must be an object",
+        ),
+        (
+            {"name": "s", "changes": [{"op": "price_index", "factor": 0}]},
+            "change #1: factor must be > 0",
+        ),
         (
             {"name": "s", "changes": [{"op": "close", "where": {"id": "010190-1234"}}]},
             "f.json: change #1: where.id holds a value that looks like a CPR number",
