@@ -148,10 +148,16 @@ def solve(
     large = am.n_pairs > PROVER_PAIRS
     if params.lns and start is not None and params.workers == 1 and not large and PROBE_SHARE:
         # One worker: CP-SAT first, for a moment of deterministic time, which proves small
-        # models at once; kept only when it proves (else only its bound).
+        # models at once. Otherwise the search starts from its allocation when better.
         prover.run(1, work=PROBE_SHARE * max(0.0, deadline - time.perf_counter()))
         if prover.code not in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
             lp_bound = _best(lp_bound, prover.bound())
+            if prover.solution is not None and am.value(prover.solution) < start_units:
+                start = am.assignment_of(prover.solution)
+                start_units = sum(evaluate(arrays, start)[1].values())
+                am.set_hint(start)
+                if relaxation is not None:
+                    fixed = _fix(am, relaxation, start, start_units, fixed)
             prover = _Prover(am, params, watch, deadline)
     searching = not prover.started and not _proven(start_units, lp_bound)
     if params.lns and start is not None and searching:
