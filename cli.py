@@ -114,6 +114,11 @@ def cli() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
 @click.option("--log", "log_search", is_flag=True, help="Print CP-SAT's search log.")
 @click.option(
+    "--columns",
+    is_flag=True,
+    help='Start the search from the column-generation dive (docs/model.md, "Column dive").',
+)
+@click.option(
     "--priority",
     metavar="TERMS",
     help="Goals in order instead of the weighted sum, e.g. relation,cost (terms: "
@@ -127,7 +132,7 @@ def cli() -> None:
     help="With --priority: each later goal may cost the earlier ones this many percent.",
 )
 def solve_cmd(
-    instance, out, time_limit, workers, seed, quiet, log_search, priority, tolerance
+    instance, out, time_limit, workers, seed, quiet, log_search, columns, priority, tolerance
 ) -> int:
     """Solve INSTANCE, print a summary and write the allocation JSON."""
     from solver.goals import check_terms, solve_priority
@@ -137,7 +142,12 @@ def solve_cmd(
     inst = load_any(instance)
     line = ProgressLine() if not quiet and sys.stderr.isatty() and not log_search else None
     params = SolveParams(
-        time_limit=time_limit, workers=workers, seed=seed, log=log_search, progress=line
+        time_limit=time_limit,
+        workers=workers,
+        seed=seed,
+        columns=columns,
+        log=log_search,
+        progress=line,
     )
     if order is None:
         result = solve(inst, params)
@@ -562,11 +572,16 @@ def import_gap_cmd(file, out) -> int:
     help="best-known.csv. Default: the one in the first source's folder or its parent.",
 )
 @click.option("--peers", is_flag=True, help="Also solve with plain CP-SAT, SCIP and HiGHS.")
+@click.option(
+    "--columns",
+    is_flag=True,
+    help='Start the search from the column-generation dive (docs/model.md, "Column dive").',
+)
 @click.option("--out", "prefix", metavar="PREFIX", help="Write PREFIX.csv and PREFIX.json.")
 @click.option("--csv", "csv_out", metavar="FILE", help="Write the rows as CSV.")
 @click.option("--json", "json_out", metavar="FILE", help="Write the JSON; '-' for stdout.")
 def bench_gap_cmd(
-    sources, time_limit, workers, seed, best_known, peers, prefix, csv_out, json_out
+    sources, time_limit, workers, seed, best_known, peers, columns, prefix, csv_out, json_out
 ) -> int:
     """Solve OR-Library GAP instances (files, or folders of them) through solve().
 
@@ -602,7 +617,7 @@ def bench_gap_cmd(
     gaps = [read_gap(f) for f in files]  # every file is checked before anything is solved
     best_path = best_known or find_best_known(sources)
     table = read_best_known(best_path) if best_path is not None else {}
-    params = SolveParams(time_limit=time_limit, workers=workers, seed=seed)
+    params = SolveParams(time_limit=time_limit, workers=workers, seed=seed, columns=columns)
     chosen = PEERS if peers else ()
     rows = []
     for k, (path, gap) in enumerate(zip(files, gaps, strict=True), start=1):

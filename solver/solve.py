@@ -15,6 +15,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from solver.arrays import NO, Arrays, derive
+from solver.columns import dive
 from solver.conflicts import lock_conflicts
 from solver.heuristic import evaluate, greedy
 from solver.instance import Instance
@@ -54,6 +55,9 @@ class SolveParams:
     lp: solve the LP relaxation first: its proven bound is reported when better than
         CP-SAT's, and pairs it proves useless are fixed (see `solver.lp`).
     lns: improve the start by large neighbourhood search before CP-SAT (`solver.lns`).
+    columns: before the search, dive from the column-generation LP of the assignment core
+        to a start (`solver.columns`); off by default, as it is slow on larger models
+        (docs/model.md, "Column dive").
     log: print CP-SAT's search log.
     progress: called with a `Progress` at each new solution or bound (e.g. a progress line).
     """
@@ -64,6 +68,7 @@ class SolveParams:
     hint: bool = True
     lp: bool = True
     lns: bool = True
+    columns: bool = False
     log: bool = False
     progress: Callable[[Progress], None] | None = field(default=None, compare=False)
 
@@ -81,6 +86,9 @@ LP_SHARE = 0.25
 LNS_SHARE = 0.5
 # With one worker, CP-SAT first gets this share of the time (deterministic seconds).
 PROBE_SHARE = 0.05
+# The column dive (SolveParams.columns): LP solves per second of the time left, and the
+# share of the time left after which it is abandoned (wall clock).
+COLUMN_SOLVES, COLUMN_SHARE = 15, 0.9
 # Models up to this many pairs get CP-SAT beside the neighbourhood search (larger ones do not
 # get a better bound from it in the time, only a second copy of the model in memory).
 PROVER_PAIRS = 150_000
@@ -165,6 +173,10 @@ def solve(
         # after it with one worker; large models get the search only.
         if params.workers > 1 and not large:
             prover.start(params.workers - 1)
+        if params.columns:
+            start, start_units, fixed = _column_start(
+                am, relaxation, start, start_units, fixed, watch, deadline
+            )
         now = time.perf_counter()
         left = max(0.0, deadline - now)
         share = 1.0 if prover.started or large else LNS_SHARE
@@ -301,6 +313,34 @@ class _Prover:
             self.lower = _best(
                 self.lower, _units(self.solver.best_objective_bound, self.am.constant)
             )
+
+
+def _column_start(
+    am: AllocationModel,
+    relaxation: Relaxation | None,
+    start: np.ndarray,
+    start_units: int,
+    fixed: np.ndarray,
+    watch: _Watch,
+    deadline: float,
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """The start, its value and the fixed pairs: the column dive's allocation (completed by
+    the greedy) when it beats `start`, else `start` as it was."""
+    left = max(0.0, deadline - time.perf_counter())
+    budget = math.ceil(COLUMN_SOLVES * left)
+    assign = dive(am, _pair_costs(am), fixed, start, budget, deadline - (1 - COLUMN_SHARE) * left)
+    if assign is None:
+        return start, start_units, fixed
+    assign = greedy(am.arrays, assign)
+    units = sum(evaluate(am.arrays, assign)[1].values())
+    log.info("column dive: %d money units (start %d)", units, start_units)
+    if units >= start_units:
+        return start, start_units, fixed
+    am.set_hint(assign)
+    watch.record(units, None)
+    if relaxation is not None:
+        fixed = _fix(am, relaxation, assign, units, fixed)
+    return assign, units, fixed
 
 
 def _best(*bounds: int | None) -> int | None:

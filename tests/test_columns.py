@@ -1,0 +1,152 @@
+"""The column dive (`solver.columns`): its LP against the pair LP and brute force on pure GAP
+instances, its allocations against the rules, and `solve(columns=True)` against brute force."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from bruteforce import RandomChooser, brute_force, random_instance_dict, to_json
+from test_cli import run_cli
+
+from solver import SolveParams, load_instance, solve, validate_instance
+from solver.arrays import NO, derive
+from solver.checker import check
+from solver.checker import evaluate as evaluate_independently
+from solver.columns import DONE, _knapsack, _Master, dive
+from solver.gap import Gap, gap_instance
+from solver.heuristic import evaluate, greedy
+from solver.lp import relax
+from solver.model import build_model
+
+
+def _coefficients(am) -> np.ndarray:
+    cost = np.zeros(am.n_pairs, np.int64)
+    on_pairs = am.objective_vars < am.n_pairs
+    np.add.at(cost, am.objective_vars[on_pairs], am.objective_coeffs[on_pairs])
+    return cost
+
+
+def _random_gaps(count: int, seed: int):
+    rng = random.Random(seed)
+    for k in range(count):
+        m, n = rng.randint(2, 3), rng.randint(3, 6)
+        use = tuple(tuple(rng.randint(1, 9) for _ in range(n)) for _ in range(m))
+        cost = tuple(tuple(rng.randint(1, 30) for _ in range(n)) for _ in range(m))
+        capacity = tuple(max(max(row), int(sum(row) * rng.uniform(0.4, 0.8))) for row in use)
+        yield gap_instance(Gap(f"g{k}", cost, use, capacity))
+
+
+def test_the_column_lp_lies_between_the_pair_lp_and_the_optimum():
+    tighter = 0
+    for inst in _random_gaps(60, 3):
+        best, _ = brute_force(inst)
+        a = derive(inst)
+        am = build_model(a)
+        master = _Master(am, _coefficients(am), np.zeros(am.n_pairs, bool), float("inf"), 10**6)
+        assert master.generate() == DONE
+        root = Fraction(master.value + am.constant) / a.money_scale
+        pair_lp = Fraction(relax(am, 10.0).lagrangian) / a.money_scale
+        where = f"instance: {inst.model_dump_json()}"
+        assert pair_lp - Fraction(1, 1000) <= root <= best + Fraction(1, 1000), where
+        tighter += root > pair_lp + Fraction(1, 1000)
+    assert tighter >= 5, f"the column LP was tighter than the pair LP on {tighter} instances"
+
+
+def _check_core(a, assign: np.ndarray, where: str) -> None:
+    """Placed cases are on their eligible pairs and every provider's hours fit."""
+    cases, providers = a.pair_case.tolist(), a.pair_provider.tolist()
+    pairs = {(j, i): k for k, (j, i) in enumerate(zip(cases, providers, strict=True))}
+    load = np.zeros(a.n_providers, np.int64)
+    for j, i in enumerate(assign):
+        if i != NO:
+            assert (j, int(i)) in pairs, where
+            load[i] += a.pair_load[pairs[j, int(i)]]
+    assert (load <= a.capacity).all(), where
+
+
+@pytest.mark.parametrize("budget", [1, 3, 10**6])
+def test_a_dive_or_a_rounding_keeps_the_rules_of_the_core(budget):
+    """Out of LP solves, the dive rounds the LP; completed by the greedy, the allocation
+    passes the independent checker on the full model."""
+    rng = random.Random(7)
+    for _ in range(40):
+        doc = random_instance_dict(RandomChooser(rng))
+        inst = validate_instance(doc)
+        if brute_force(inst)[0] is None:  # no allocation keeps every rule
+            continue
+        a = derive(inst)
+        am = build_model(a)
+        where = f"budget {budget}; instance: {to_json(doc)}"
+        start = greedy(a)
+        assign = dive(am, _coefficients(am), np.zeros(am.n_pairs, bool), start, budget, 1e18)
+        assert assign is not None and assign.shape == (a.n_cases,), where
+        _check_core(a, assign, where)
+        full = greedy(a, assign)
+        placement = {a.case_ids[j]: a.provider_ids[i] for j, i in enumerate(full) if i != NO}
+        ev = evaluate_independently(inst, placement)
+        assert ev.feasible, f"{ev.violations}; {where}"
+        assert ev.objective == a.money(sum(evaluate(a, full)[1].values())), where
+
+
+def test_the_dive_is_the_same_every_time_and_none_after_the_deadline():
+    inst = next(_random_gaps(1, 11))
+    a = derive(inst)
+    am = build_model(a)
+    cost, none = _coefficients(am), np.zeros(am.n_pairs, bool)
+    first = dive(am, cost, none, None, 10**6, 1e18)
+    assert first is not None
+    assert (dive(am, cost, none, None, 10**6, 1e18) == first).all()
+    assert dive(am, cost, none, None, 10**6, time.perf_counter() - 1) is None
+
+
+def test_knapsack_equals_enumeration():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        k = int(rng.integers(1, 8))
+        profit = rng.uniform(0.1, 10, k)
+        load = rng.integers(0, 6, k)
+        cap = int(rng.integers(0, 12))
+        chosen, value = _knapsack(profit, load, cap)
+        best = max(
+            sum(profit[t] for t in range(k) if mask >> t & 1)
+            for mask in range(1 << k)
+            if sum(load[t] for t in range(k) if mask >> t & 1) <= cap
+        )
+        assert load[chosen].sum() <= cap
+        assert value == pytest.approx(best) and profit[chosen].sum() == pytest.approx(best)
+
+
+def test_solve_with_the_dive_proves_the_brute_force_optimum():
+    rng = random.Random(13)
+    for _ in range(30):
+        doc = random_instance_dict(RandomChooser(rng))
+        inst = validate_instance(doc)
+        best, _ = brute_force(inst)
+        res = solve(inst, SolveParams(time_limit=20, workers=2, seed=0, columns=True))
+        where = f"instance: {to_json(doc)}"
+        if best is None:
+            assert res.status == "infeasible", where
+            continue
+        assert res.status == "optimal" and abs(res.objective - best) <= Fraction(1, 10**6), where
+        report = check(inst, json.loads(json.dumps(res.to_dict())))
+        assert report.ok and report.evaluation.objective == best, where
+
+
+def test_cli_solve_and_bench_gap_take_columns(tmp_path):
+    out = tmp_path / "alloc.json"
+    proc = run_cli("solve", "instances/ishoj-2018.json", "--columns", "--time-limit", "10",
+                   "--workers", "2", "--out", out, "--quiet")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(out.read_text())
+    assert document["params"]["columns"] is True
+    assert check(load_instance("instances/ishoj-2018.json"), document).ok
+    proc = run_cli("bench-gap", "benchmarks/gap/chu1997/a05100", "--columns", "--time-limit", "10",
+                   "--workers", "2", "--json", tmp_path / "gap.json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads((tmp_path / "gap.json").read_text())["instances"][0]
+    assert row["status"] == "optimal" and row["value"] == 1698
