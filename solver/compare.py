@@ -26,7 +26,11 @@ applies, where b is the case's provider in the base and s in the scenario:
    changed";
 6. a budget that counts b or s (in either instance) changed, appeared or went: "budget
    <name> changed";
-7. otherwise: "cheapest overall after the other changes" (placed elsewhere), "frees room for
+7. s is optional with a fixed cost and takes no case in the base's allocation but some in
+   the scenario's: "<s> takes cases in the scenario, so its fixed cost is paid anyway"; b
+   is optional with a fixed cost and takes cases in the base's allocation but none in the
+   scenario's: "<b> takes no case in the scenario (its fixed cost is saved)";
+8. otherwise: "cheapest overall after the other changes" (placed elsewhere), "frees room for
    other cases after the other changes" (now unassigned), "room for it after the other
    changes" (now placed).
 
@@ -145,7 +149,7 @@ def moves(
     """Every case (base order, then the scenario's new cases) whose provider differs."""
     before = {a["case"]: a["provider"] for a in base_result.assignments}
     after = {a["case"]: a["provider"] for a in result.assignments}
-    old, new = _Records(base), _Records(scenario)
+    old, new = _Records(base, set(before.values())), _Records(scenario, set(after.values()))
     ids = list(dict.fromkeys([*old.cases, *new.cases]))
     return [
         {"case": cid, "base": before.get(cid), "scenario": after.get(cid)}
@@ -156,10 +160,12 @@ def moves(
 
 
 class _Records:
-    """An instance's records by id, looked up once per comparison."""
+    """An instance's records by id, looked up once per comparison, and the providers its
+    allocation uses (`used`; empty when there is none)."""
 
-    def __init__(self, instance: Instance):
+    def __init__(self, instance: Instance, used: set[str] | None = None):
         self.instance = instance
+        self.used = used or set()
         self.cases: dict[str, Case] = {c.id: c for c in instance.cases}
         self.providers: dict[str, Provider] = {p.id: p for p in instance.providers}
         self.offers: dict[tuple[str, str], Offer] = {
@@ -167,9 +173,17 @@ class _Records:
         }
 
 
-def why(base: Instance, scenario: Instance, case_id: str, b: str | None, s: str | None) -> str:
-    """Why the case moves from b to s, in one phrase (the module docstring's rules)."""
-    return _why(_Records(base), _Records(scenario), case_id, b, s)
+def why(
+    base: Instance,
+    scenario: Instance,
+    case_id: str,
+    b: str | None,
+    s: str | None,
+    used: tuple[set[str], set[str]] = (set(), set()),
+) -> str:
+    """Why the case moves from b to s, in one phrase (the module docstring's rules);
+    `used`: the providers with cases in the base's and in the scenario's allocation."""
+    return _why(_Records(base, used[0]), _Records(scenario, used[1]), case_id, b, s)
 
 
 def _why(base: _Records, scenario: _Records, case_id: str, b: str | None, s: str | None) -> str:
@@ -201,11 +215,22 @@ def _why(base: _Records, scenario: _Records, case_id: str, b: str | None, s: str
     budget = _budget_change(base, scenario, {b, s} - {None})
     if budget is not None:
         return f"budget {budget} changed"
+    if s is not None and s in scenario.used - base.used and _opens(new_providers[s]):
+        name = new_providers[s].display_name
+        return f"{name} takes cases in the scenario, so its fixed cost is paid anyway"
+    if b is not None and b in base.used - scenario.used and _opens(old_providers[b]):
+        name = old_providers[b].display_name
+        return f"{name} takes no case in the scenario (its fixed cost is saved)"
     if s is None:
         return "frees room for other cases after the other changes"
     if b is None:
         return "room for it after the other changes"
     return "cheapest overall after the other changes"
+
+
+def _opens(provider: Provider) -> bool:
+    """Whether the provider's fixed cost is paid only while it takes cases."""
+    return bool(provider.optional and provider.fixed_cost)
 
 
 def _changed(old: Any, new: Any) -> list[str]:

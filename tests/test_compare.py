@@ -138,8 +138,10 @@ def test_why_for_an_optional_provider_made_fixed_and_a_price_rise(comparison) ->
     prices = {m["case"]: m for m in column(comparison, "external prices +3%").moves}
     assert prices["B015"]["base"] == "ekstern-c"
     assert prices["B015"]["why"] == "Ekstern C's prices rise 3%"
-    # a club case pushed out by the dearer externals: nothing about it or its providers changed
-    assert prices["B001"]["why"] == "cheapest overall after the other changes"
+    # a club case moved to the corps, which the dearer externals opened (its 9 mio are paid)
+    assert prices["B001"]["why"] == (
+        "Kontaktpersonkorpset takes cases in the scenario, so its fixed cost is paid anyway"
+    )
 
 
 def scenario(name: str, *changes: dict):
@@ -192,6 +194,19 @@ def test_why_rules_on_instances(base) -> None:
     )
     assert why(base, hours, "B001", "klub-syd", None) == (
         "the case's own data changed (hours_per_week)"
+    )
+    # nothing changed about the case or its providers; an optional provider with a fixed
+    # cost opens or closes in the scenario's allocation
+    opened = {"klub-syd", "klub-nord"}, {"klub-syd", "klub-nord", "korps"}
+    assert why(base, base, "B001", "klub-syd", "korps", opened) == (
+        "Kontaktpersonkorpset takes cases in the scenario, so its fixed cost is paid anyway"
+    )
+    closed = opened[1], opened[0]
+    assert why(base, base, "B002", "korps", "klub-nord", closed) == (
+        "Kontaktpersonkorpset takes no case in the scenario (its fixed cost is saved)"
+    )
+    assert why(base, base, "B002", "klub-syd", "klub-nord", opened) == (
+        "cheapest overall after the other changes"  # Klub Nord's is paid in any case
     )
     weights = applied({"op": "set", "target": "weights", "fields": {"continuity": 0}})
     assert why(base, weights, "B001", "klub-syd", "korps") == "weights changed (continuity)"
