@@ -1,12 +1,16 @@
 """Column generation on the assignment core, and a dive from its LP to an allocation.
 
-The core of the model: each case goes to one provider or stays unassigned (at the
-unassigned weight); a pair costs its linear objective coefficient (offers, relation,
-continuity and kind penalties; hourly-billed pairs also their hours at the hourly price,
-included hours not deducted); a provider takes cases up to its capacity (and `max_cases`).
+The core of the model: each case goes to one provider or stays unassigned; a pair costs its
+linear objective coefficient in the model (offers, hourly price x hours, relation,
+continuity and kind penalties, minus the unassigned weight the placement saves), and where
+the model bills hours above included hours by an excess variable, also its hours at the
+hourly price (included hours not deducted: an estimate from above); a provider takes cases
+up to its capacity (and `max_cases`, kept by dropping the least profitable cases).
 A column is a set of cases that fits one provider. The master LP (GLOP) takes at most one
-column per provider and places each case at most once; its duals price new columns, found
-per provider by a 0-1 knapsack over the hours (dynamic programming). This LP is tighter than
+column per provider and places each case at most once; its duals, smoothed with the previous
+pricing point (SMOOTHING, Neame's stabilisation; where that finds no improving column, the
+LP's own duals), price new columns per provider by a 0-1 knapsack over the hours (dynamic
+programming). This LP is tighter than
 the pair LP (on chu1997/d20100: pair LP 6 168, this LP 6 176.1, optimum 6 185), and its
 columns are nearly an allocation.
 
@@ -19,7 +23,8 @@ that satisfy every rule of the full model (budgets, families and fixed costs are
 core) and places the rest; the search goes on from the better start.
 
 No randomness, and the work is bounded by a number of LP solves, so the dive is the same on
-every run unless the wall-clock deadline ends it first (then there is none). Opt-in
+every run unless the wall-clock deadline ends it first (then the LP so far is rounded; a run
+stopped by the wall clock is not reproducible). Opt-in
 (`SolveParams.columns`): GLOP's time per re-solve grows with the columns (about 50 ms at
 2 000 columns), so on 200 cases x 20 providers the dive takes most of a minute.
 """
@@ -48,9 +53,10 @@ def dive(
     deadline: float,
 ) -> np.ndarray | None:
     """An allocation (provider index per case, or NO) from the dive, or from rounding the
-    LP when `solves` LP solves are spent first; None when the wall-clock deadline comes
-    first. `pair_cost` is each pair's linear objective coefficient (money units); pairs
-    marked in `fixed` are not used; `start` (an allocation) gives the first columns."""
+    LP when `solves` LP solves are spent or the wall-clock deadline passes first; None when
+    no LP was solved. `pair_cost` is each pair's objective coefficient in the model (money
+    units); pairs marked in `fixed` are not used; `start` (an allocation) gives the first
+    columns."""
     master = _Master(am, pair_cost, fixed, deadline, solves)
     if start is not None:
         master.seed(start)
@@ -78,10 +84,11 @@ def dive(
             if state != DONE:
                 break
             ranked = np.argsort(-master.values, kind="stable")
-    return None if state == LATE else master.assignment()
+    return None if master.values is None else master.assignment()
 
 
 DONE, SPENT, LATE = range(3)  # column generation: at the LP optimum, out of solves, too late
+SMOOTHING = 0.5  # pricing point: this share of the previous one, the rest the LP's duals
 
 
 class _Master:
@@ -91,7 +98,9 @@ class _Master:
         a = am.arrays
         self.deadline, self.solves, self.budget = deadline, 0, solves
         pc, pp = a.pair_case, a.pair_provider
-        cost = pair_cost + np.where(a.pair_offer, 0, a.pair_load * a.hour_price[pp])
+        cost = pair_cost.copy()
+        for _var, billed, _included in am.excess:  # hours above included: estimate
+            cost[billed] += a.pair_load[billed] * a.hour_price[pp[billed]]
         usable = ~fixed & ((a.case_lock[pc] == NO) | (a.case_lock[pc] == pp))
         self.n_cases, self.n_providers = a.n_cases, a.n_providers
         # per provider: its usable pairs' cases, loads (scaled) and costs
@@ -103,7 +112,6 @@ class _Master:
             self.by_provider.append(
                 (pc[idx], -(-load // scale), cap // scale, cost[idx], int(a.max_cases[i]))
             )
-        self.miss = float(a.weight["unassigned"])
         self.columns: list[tuple[int, np.ndarray, pywraplp.Variable]] = []
         self.seen: set[tuple[int, bytes]] = set()
         self._new_lp()
@@ -119,10 +127,10 @@ class _Master:
         self.provider_rows = [self.lp.Constraint(0, 1) for _ in range(self.n_providers)]
         self.objective = self.lp.Objective()
         self.objective.SetMinimization()
-        # each case's row: its columns + unassigned = 1; unassigned costs the weight
+        # each case's row: its columns + unassigned = 1 (the pair costs already count the
+        # unassigned weight a placement saves)
         self.unassigned = [self.lp.NumVar(0, 1, "") for _ in range(self.n_cases)]
         for row, var in zip(self.case_rows, self.unassigned, strict=True):
-            self.objective.SetCoefficient(var, self.miss)
             row.SetCoefficient(var, 1)
 
     def can_fix(self, k: int) -> bool:
@@ -152,11 +160,12 @@ class _Master:
     def generate(self) -> int:
         """Column generation to the LP optimum (DONE) for the open providers and cases
         left, or until the LP solves are spent (SPENT) or the deadline passes (LATE)."""
+        point = None
         while True:
             if time.perf_counter() > self.deadline:
                 return LATE
             if self.solves >= self.budget:
-                return SPENT if self.values is not None else LATE
+                return SPENT
             self.solves += 1
             if self.lp.Solve() != pywraplp.Solver.OPTIMAL:
                 return LATE
@@ -165,29 +174,38 @@ class _Master:
             self.outside = sum(var.solution_value() for var in self.unassigned)
             duals = np.array([row.dual_value() for row in self.case_rows])
             limits = np.array([row.dual_value() for row in self.provider_rows])
-            added = 0
-            for i in np.flatnonzero(self.open):
-                cases = self._price(i, duals, limits[i])
-                if cases is not None:
-                    added += self._add(i, cases)
+            smoothed = point is not None
+            if smoothed:
+                point = SMOOTHING * point + (1 - SMOOTHING) * duals
+                added = self._price_all(point, duals, limits)
+            if not smoothed or not added:  # mispricing: the LP's duals
+                point = duals
+                added = self._price_all(duals, duals, limits)
             if not added:
                 return DONE
 
-    def _price(self, i: int, duals: np.ndarray, limit: float) -> np.ndarray | None:
-        """Provider i's column of least reduced cost, when that is negative."""
+    def _price_all(self, point: np.ndarray, duals: np.ndarray, limits: np.ndarray) -> int:
+        """Each open provider's best column at the pricing point, added where its reduced
+        cost at the LP's duals is negative; how many were added."""
+        added = 0
+        for i in np.flatnonzero(self.open):
+            cases, _load, _cap, cost, _most = self.by_provider[i]
+            chosen = self._price(i, point)
+            if len(chosen) and cost[chosen].sum() - duals[cases[chosen]].sum() - limits[i] < -EPS:
+                added += self._add(i, cases[chosen])
+        return added
+
+    def _price(self, i: int, duals: np.ndarray) -> np.ndarray:
+        """Provider i's column of most profit at `duals` (indices into its pairs)."""
         cases, load, cap, cost, most = self.by_provider[i]
         profit = duals[cases] - cost
         take = np.flatnonzero((profit > EPS) & ~self.covered[cases] & (load <= cap))
         if not len(take):
-            return None
-        chosen, value = _knapsack(profit[take], load[take], cap)
-        chosen = take[chosen]
+            return take
+        chosen = take[_knapsack(profit[take], load[take], cap)[0]]
         if most != NO and len(chosen) > most:
             chosen = chosen[np.argsort(-profit[chosen], kind="stable")[:most]]
-            value = float(profit[chosen].sum())
-        if -value - limit >= -EPS:
-            return None
-        return cases[chosen]
+        return chosen
 
     def _add(self, i: int, cases: np.ndarray) -> int:
         cases = np.sort(cases)

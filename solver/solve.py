@@ -86,8 +86,8 @@ LP_SHARE = 0.25
 LNS_SHARE = 0.5
 # With one worker, CP-SAT first gets this share of the time (deterministic seconds).
 PROBE_SHARE = 0.05
-# The column dive (SolveParams.columns): LP solves per second of the time left, and the
-# share of the time left after which it is abandoned (wall clock).
+# The column dive (SolveParams.columns): LP solves per second of the time limit, and the
+# share of the time left after which the LP so far is rounded (wall clock).
 COLUMN_SOLVES, COLUMN_SHARE = 15, 0.9
 # Models up to this many pairs get CP-SAT beside the neighbourhood search (larger ones do not
 # get a better bound from it in the time, only a second copy of the model in memory).
@@ -175,7 +175,7 @@ def solve(
             prover.start(params.workers - 1)
         if params.columns:
             start, start_units, fixed = _column_start(
-                am, relaxation, start, start_units, fixed, watch, deadline
+                am, relaxation, start, start_units, fixed, watch, params.time_limit, deadline
             )
         now = time.perf_counter()
         left = max(0.0, deadline - now)
@@ -322,12 +322,14 @@ def _column_start(
     start_units: int,
     fixed: np.ndarray,
     watch: _Watch,
+    time_limit: float,
     deadline: float,
 ) -> tuple[np.ndarray, int, np.ndarray]:
     """The start, its value and the fixed pairs: the column dive's allocation (completed by
-    the greedy) when it beats `start`, else `start` as it was."""
+    the greedy) when it beats `start`, else `start` as it was. Its budget of LP solves
+    follows the time limit (not the time left), so that it is the same on every run."""
+    budget = math.ceil(COLUMN_SOLVES * time_limit)
     left = max(0.0, deadline - time.perf_counter())
-    budget = math.ceil(COLUMN_SOLVES * left)
     assign = dive(am, _pair_costs(am), fixed, start, budget, deadline - (1 - COLUMN_SHARE) * left)
     if assign is None:
         return start, start_units, fixed
