@@ -39,9 +39,11 @@ from ortools.linear_solver import pywraplp
 from solver.arrays import NO
 from solver.model import AllocationModel
 
+SMOOTHING = 0.5  # pricing point: this share of the previous one, the rest the LP's duals
 MAX_BANS = 5  # columns banned per dive step before a fix is kept anyway
 MAX_STATES = 4000  # knapsack capacities above this are scaled down (columns stay feasible)
 EPS = 1e-6
+DONE, SPENT, LATE = range(3)  # column generation: at the LP optimum, out of solves, too late
 
 
 def dive(
@@ -85,10 +87,6 @@ def dive(
                 break
             ranked = np.argsort(-master.values, kind="stable")
     return None if master.values is None else master.assignment()
-
-
-DONE, SPENT, LATE = range(3)  # column generation: at the LP optimum, out of solves, too late
-SMOOTHING = 0.5  # pricing point: this share of the previous one, the rest the LP's duals
 
 
 class _Master:
