@@ -95,6 +95,13 @@ def _search_options(
     return decorate
 
 
+_columns_option = click.option(
+    "--columns",
+    is_flag=True,
+    help='Start the search from the column-generation dive (docs/model.md, "Column dive").',
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="contact-allocation")
 def cli() -> None:
@@ -113,11 +120,7 @@ def cli() -> None:
 @_search_options("Seconds of search.", "CP-SAT search workers.")
 @click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
 @click.option("--log", "log_search", is_flag=True, help="Print CP-SAT's search log.")
-@click.option(
-    "--columns",
-    is_flag=True,
-    help='Start the search from the column-generation dive (docs/model.md, "Column dive").',
-)
+@_columns_option
 @click.option(
     "--priority",
     metavar="TERMS",
@@ -572,11 +575,7 @@ def import_gap_cmd(file, out) -> int:
     help="best-known.csv. Default: the one in the first source's folder or its parent.",
 )
 @click.option("--peers", is_flag=True, help="Also solve with plain CP-SAT, SCIP and HiGHS.")
-@click.option(
-    "--columns",
-    is_flag=True,
-    help='Start the search from the column-generation dive (docs/model.md, "Column dive").',
-)
+@_columns_option
 @click.option("--out", "prefix", metavar="PREFIX", help="Write PREFIX.csv and PREFIX.json.")
 @click.option("--csv", "csv_out", metavar="FILE", help="Write the rows as CSV.")
 @click.option("--json", "json_out", metavar="FILE", help="Write the JSON; '-' for stdout.")

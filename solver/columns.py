@@ -10,9 +10,8 @@ A column is a set of cases that fits one provider. The master LP (GLOP) takes at
 column per provider and places each case at most once; its duals, smoothed with the previous
 pricing point (SMOOTHING, Neame's stabilisation; where that finds no improving column, the
 LP's own duals), price new columns per provider by a 0-1 knapsack over the hours (dynamic
-programming). This LP is tighter than
-the pair LP (on chu1997/d20100: pair LP 6 168, this LP 6 176.1, optimum 6 185), and its
-columns are nearly an allocation.
+programming). This LP is tighter than the pair LP (on chu1997/d20100: pair LP 6 168, this
+LP 6 176.1, optimum 6 185), and its columns are nearly an allocation.
 
 The dive turns it into one, as in the diving heuristics of branch-and-price: fix the column
 with the largest LP value (all columns at 1 at once), generate columns again for the cases
@@ -24,9 +23,9 @@ core) and places the rest; the search goes on from the better start.
 
 No randomness, and the work is bounded by a number of LP solves, so the dive is the same on
 every run unless the wall-clock deadline ends it first (then the LP so far is rounded; a run
-stopped by the wall clock is not reproducible). Opt-in
-(`SolveParams.columns`): GLOP's time per re-solve grows with the columns (about 50 ms at
-2 000 columns), so on 200 cases x 20 providers the dive takes most of a minute.
+stopped by the wall clock is not reproducible). Opt-in (`SolveParams.columns`): GLOP's time
+per re-solve grows with the columns (about 50 ms at 2 000 columns), so on 200 cases x 20
+providers the dive takes about half a minute.
 """
 
 from __future__ import annotations
@@ -112,14 +111,6 @@ class _Master:
             )
         self.columns: list[tuple[int, np.ndarray, pywraplp.Variable]] = []
         self.seen: set[tuple[int, bytes]] = set()
-        self._new_lp()
-        self.covered = np.zeros(a.n_cases, bool)
-        self.open = np.array([len(p[0]) > 0 for p in self.by_provider])
-        self.values: np.ndarray | None = None  # the last LP's column values
-        self.value = float("nan")  # and its objective (money units, no constant)
-        self.outside = float(a.n_cases)
-
-    def _new_lp(self) -> None:
         self.lp = pywraplp.Solver.CreateSolver("GLOP")
         self.case_rows = [self.lp.Constraint(1, 1) for _ in range(self.n_cases)]
         self.provider_rows = [self.lp.Constraint(0, 1) for _ in range(self.n_providers)]
@@ -130,6 +121,11 @@ class _Master:
         self.unassigned = [self.lp.NumVar(0, 1, "") for _ in range(self.n_cases)]
         for row, var in zip(self.case_rows, self.unassigned, strict=True):
             row.SetCoefficient(var, 1)
+        self.covered = np.zeros(a.n_cases, bool)
+        self.open = np.array([len(p[0]) > 0 for p in self.by_provider])
+        self.values: np.ndarray | None = None  # the last LP's column values
+        self.value = float("nan")  # and its objective (money units, no constant)
+        self.outside = float(a.n_cases)
 
     def can_fix(self, k: int) -> bool:
         i, cases, _var = self.columns[k]
@@ -153,7 +149,7 @@ class _Master:
             mine = np.isin(cases, np.flatnonzero(assign == i))
             fits = load[mine].sum() <= cap and (most == NO or mine.sum() <= most)
             if mine.any() and fits:
-                self._add(i, cases[mine])
+                self._add(i, np.flatnonzero(mine))
 
     def generate(self) -> int:
         """Column generation to the LP optimum (DONE) for the open providers and cases
@@ -190,7 +186,7 @@ class _Master:
             cases, _load, _cap, cost, _most = self.by_provider[i]
             chosen = self._price(i, point)
             if len(chosen) and cost[chosen].sum() - duals[cases[chosen]].sum() - limits[i] < -EPS:
-                added += self._add(i, cases[chosen])
+                added += self._add(i, chosen)
         return added
 
     def _price(self, i: int, duals: np.ndarray) -> np.ndarray:
@@ -202,28 +198,25 @@ class _Master:
             return take
         chosen = take[_knapsack(profit[take], load[take], cap)[0]]
         if most != NO and len(chosen) > most:
-            chosen = chosen[np.argsort(-profit[chosen], kind="stable")[:most]]
+            chosen = np.sort(chosen[np.argsort(-profit[chosen], kind="stable")[:most]])
         return chosen
 
-    def _add(self, i: int, cases: np.ndarray) -> int:
-        cases = np.sort(cases)
+    def _add(self, i: int, pairs: np.ndarray) -> int:
+        """Provider i's column of the given pairs (ascending indices into its pairs), unless
+        it is in the LP already or banned; 1 when added."""
+        all_cases, _load, _cap, cost, _most = self.by_provider[i]
+        cases = all_cases[pairs]
         key = (i, cases.tobytes())
         if key in self.seen:
             return 0
         self.seen.add(key)
-        _cases, _load, _cap, cost, _most = self.by_provider[i]
-        at = np.searchsorted(_cases, cases)  # the provider's pairs are sorted by case
-        self._column(i, cases, float(cost[at].sum()))
-        return 1
-
-    def _column(self, i: int, cases: np.ndarray, cost: float) -> pywraplp.Variable:
         var = self.lp.NumVar(0, 1, "")
-        self.objective.SetCoefficient(var, cost)
+        self.objective.SetCoefficient(var, float(cost[pairs].sum()))
         self.provider_rows[i].SetCoefficient(var, 1)
         for j in cases.tolist():
             self.case_rows[j].SetCoefficient(var, 1)
         self.columns.append((i, cases, var))
-        return var
+        return 1
 
     def assignment(self) -> np.ndarray:
         """The fixed columns, then the others by LP value, each where it overlaps none

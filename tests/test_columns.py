@@ -81,7 +81,8 @@ def test_the_column_lp_is_below_the_optimum_beside_the_other_rules():
 
 
 def _check_core(a, assign: np.ndarray, where: str) -> None:
-    """Placed cases are on their eligible pairs and every provider's hours fit."""
+    """Placed cases are on their eligible pairs, locked ones at their lock, and every
+    provider's hours and case count fit."""
     cases, providers = a.pair_case.tolist(), a.pair_provider.tolist()
     pairs = {(j, i): k for k, (j, i) in enumerate(zip(cases, providers, strict=True))}
     load = np.zeros(a.n_providers, np.int64)
@@ -90,6 +91,11 @@ def _check_core(a, assign: np.ndarray, where: str) -> None:
             assert (j, int(i)) in pairs, where
             load[i] += a.pair_load[pairs[j, int(i)]]
     assert (load <= a.capacity).all(), where
+    count = np.bincount(assign[assign != NO], minlength=a.n_providers)
+    limited = a.max_cases != NO
+    assert (count[limited] <= a.max_cases[limited]).all(), where
+    locked = a.case_lock != NO
+    assert ((assign[locked] == NO) | (assign[locked] == a.case_lock[locked])).all(), where
 
 
 @pytest.mark.parametrize("budget", [1, 3, 10**6])
