@@ -96,9 +96,10 @@ def _search_options(
 
 
 _columns_option = click.option(
-    "--columns",
-    is_flag=True,
-    help='Start the search from the column-generation dive (docs/model.md, "Column dive").',
+    "--columns/--no-columns",
+    default=None,
+    help="Start the search from the column-generation dive, or never. Default: where its"
+    ' LP is small for the time limit (docs/model.md, "Column dive").',
 )
 
 

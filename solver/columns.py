@@ -33,7 +33,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from ortools.linear_solver import pywraplp
+from ortools.linear_solver import linear_solver_pb2, pywraplp
 
 from solver.arrays import NO
 from solver.model import AllocationModel
@@ -41,8 +41,10 @@ from solver.model import AllocationModel
 SMOOTHING = 0.5  # pricing point: this share of the previous one, the rest the LP's duals
 MAX_BANS = 5  # columns banned per dive step before a fix is kept anyway
 MAX_STATES = 4000  # knapsack capacities above this are scaled down (columns stay feasible)
+STEP_SOLVES: int | None = None  # LP solves per dive step after the root (None: to the optimum)
 EPS = 1e-6
-DONE, SPENT, LATE = range(3)  # column generation: at the LP optimum, out of solves, too late
+# column generation: at the LP optimum, at its cap of solves, or out of budget or time
+DONE, CAPPED, STOPPED = range(3)
 
 
 def dive(
@@ -62,14 +64,14 @@ def dive(
     if start is not None:
         master.seed(start)
     state = master.generate()
-    while state == DONE and master.open.any():
+    while state != STOPPED and master.open.any():
         ranked = np.argsort(-master.values, kind="stable")
         ones = [k for k in ranked if master.values[k] > 1 - EPS and master.can_fix(k)]
         if len(ones) > 1:
             for k in ones:
                 if master.can_fix(k):
                     master.fix(k)
-            state = master.generate()
+            state = master.generate(STEP_SOLVES)
             continue
         for ban in range(MAX_BANS + 1):
             k = next((k for k in ranked if master.values[k] > EPS and master.can_fix(k)), None)
@@ -77,12 +79,12 @@ def dive(
                 return master.assignment()
             out = master.outside
             master.fix(k)
-            state = master.generate()
-            if state != DONE or master.outside <= out + EPS or ban == MAX_BANS:
+            state = master.generate(STEP_SOLVES)
+            if state == STOPPED or master.outside <= out + EPS or ban == MAX_BANS:
                 break
             master.unfix(k)
-            state = master.generate()
-            if state != DONE:
+            state = master.generate(STEP_SOLVES)
+            if state == STOPPED:
                 break
             ranked = np.argsort(-master.values, kind="stable")
     return None if master.values is None else master.assignment()
@@ -151,23 +153,25 @@ class _Master:
             if mine.any() and fits:
                 self._add(i, np.flatnonzero(mine))
 
-    def generate(self) -> int:
-        """Column generation to the LP optimum (DONE) for the open providers and cases
-        left, or until the LP solves are spent (SPENT) or the deadline passes (LATE)."""
-        point = None
+    def generate(self, cap: int | None = None) -> int:
+        """Column generation for the open providers and cases left: to the LP optimum
+        (DONE), or `cap` LP solves (CAPPED), or until the budget of solves is spent or the
+        deadline passes (STOPPED)."""
+        point, solves = None, 0
         while True:
-            if time.perf_counter() > self.deadline:
-                return LATE
-            if self.solves >= self.budget:
-                return SPENT
-            self.solves += 1
+            if time.perf_counter() > self.deadline or self.solves >= self.budget:
+                return STOPPED
+            if cap is not None and solves >= cap:
+                return CAPPED
+            self.solves, solves = self.solves + 1, solves + 1
             if self.lp.Solve() != pywraplp.Solver.OPTIMAL:
-                return LATE
+                return STOPPED
             self.value = self.lp.Objective().Value()
-            self.values = np.array([var.solution_value() for _i, _c, var in self.columns])
-            self.outside = sum(var.solution_value() for var in self.unassigned)
-            duals = np.array([row.dual_value() for row in self.case_rows])
-            limits = np.array([row.dual_value() for row in self.provider_rows])
+            response = linear_solver_pb2.MPSolutionResponse()
+            self.lp.FillSolutionResponseProto(response)  # in creation order
+            values, rows = np.array(response.variable_value), np.array(response.dual_value)
+            self.values, self.outside = values[self.n_cases :], values[: self.n_cases].sum()
+            duals, limits = rows[: self.n_cases], rows[self.n_cases :]
             smoothed = point is not None
             if smoothed:
                 point = SMOOTHING * point + (1 - SMOOTHING) * duals

@@ -56,8 +56,8 @@ class SolveParams:
         CP-SAT's, and pairs it proves useless are fixed (see `solver.lp`).
     lns: improve the start by large neighbourhood search before CP-SAT (`solver.lns`).
     columns: before the search, dive from the column-generation LP of the assignment core
-        to a start (`solver.columns`); off by default, as it is slow on larger models
-        (docs/model.md, "Column dive").
+        to a start (`solver.columns`). None (default): where its LP is small for the time
+        limit (`columns_fit`); True: always; False: never (docs/model.md, "Column dive").
     log: print CP-SAT's search log.
     progress: called with a `Progress` at each new solution or bound (e.g. a progress line).
     """
@@ -68,7 +68,7 @@ class SolveParams:
     hint: bool = True
     lp: bool = True
     lns: bool = True
-    columns: bool = False
+    columns: bool | None = None
     log: bool = False
     progress: Callable[[Progress], None] | None = field(default=None, compare=False)
 
@@ -88,7 +88,12 @@ LNS_SHARE = 0.5
 PROBE_SHARE = 0.05
 # The column dive (SolveParams.columns): LP solves per second of the time limit, and the
 # share of the time left after which the LP so far is rounded (wall clock).
-COLUMN_SOLVES, COLUMN_SHARE = 15, 0.9
+COLUMN_SOLVES, COLUMN_SHARE = 15, 0.5
+# By default the dive runs where its columns are short (at most COLUMN_CASES cases per
+# provider on average) and pairs x cases is at most COLUMN_WORK per second of the time limit:
+# there it takes up to a third of the time (chu1997/d20200, 4 000 pairs x 200 cases: 19 s
+# on one core); GLOP's re-solves grow with both.
+COLUMN_CASES, COLUMN_WORK = 10, 15_000
 # Models up to this many pairs get CP-SAT beside the neighbourhood search (larger ones do not
 # get a better bound from it in the time, only a second copy of the model in memory).
 PROVER_PAIRS = 150_000
@@ -173,7 +178,7 @@ def solve(
         # after it with one worker; large models get the search only.
         if params.workers > 1 and not large:
             prover.start(params.workers - 1)
-        if params.columns:
+        if columns_fit(am, params) if params.columns is None else params.columns:
             start, start_units, fixed = _column_start(
                 am, relaxation, start, start_units, fixed, watch, params.time_limit, deadline
             )
@@ -313,6 +318,13 @@ class _Prover:
             self.lower = _best(
                 self.lower, _units(self.solver.best_objective_bound, self.am.constant)
             )
+
+
+def columns_fit(am: AllocationModel, params: SolveParams) -> bool:
+    """Whether the column dive runs by default (see COLUMN_CASES and COLUMN_WORK)."""
+    cases, providers = am.arrays.n_cases, am.arrays.n_providers
+    short = cases <= COLUMN_CASES * providers
+    return short and am.n_pairs * cases <= COLUMN_WORK * params.time_limit
 
 
 def _column_start(
