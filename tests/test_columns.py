@@ -179,3 +179,44 @@ def test_cli_solve_and_bench_gap_take_columns(tmp_path):
     assert proc.returncode == 0, proc.stderr
     row = json.loads((tmp_path / "gap.json").read_text())["instances"][0]
     assert row["status"] == "optimal" and row["value"] == 1698
+
+
+def _gap(agents: int, jobs: int, seed: int = 0):
+    rng = random.Random(seed)
+    use = tuple(tuple(rng.randint(5, 25) for _ in range(jobs)) for _ in range(agents))
+    cost = tuple(tuple(rng.randint(10, 50) for _ in range(jobs)) for _ in range(agents))
+    capacity = tuple(int(0.8 * sum(row) / agents) for row in use)
+    return gap_instance(Gap(f"g{agents}x{jobs}", cost, use, capacity))
+
+
+@pytest.mark.parametrize(
+    ("agents", "jobs", "limit", "fits"),
+    [
+        (20, 100, 60, True),  # 5 cases per provider, 2 000 pairs x 100 cases
+        (10, 100, 60, True),  # 10 per provider
+        (5, 100, 60, False),  # 20 per provider: long columns, GLOP too slow
+        (20, 200, 60, True),  # 4 000 x 200 = 800 000 <= 15 000 x 60
+        (20, 200, 10, False),  # the same in 10 s: too large for the time
+        (40, 400, 60, False),  # 16 000 x 400
+    ],
+)
+def test_the_dive_runs_by_default_where_its_lp_is_small_for_the_time(agents, jobs, limit, fits):
+    am = build_model(derive(_gap(agents, jobs)))
+    solve_module = importlib.import_module("solver.solve")
+    assert solve_module.columns_fit(am, SolveParams(time_limit=limit)) is fits
+
+
+def test_the_default_dives_where_it_fits_and_the_flags_override(caplog):
+    inst = _gap(10, 30, seed=4)  # 3 cases per provider, 300 pairs x 30 cases
+    # without the LP the start is not proven optimal, so the search (and the dive) runs
+    runs = {}
+    for columns in (None, True, False):
+        caplog.clear()
+        with caplog.at_level("INFO", logger="solver.solve"):
+            res = solve(inst, SolveParams(time_limit=10, workers=2, seed=0, lp=False,
+                                          columns=columns))  # fmt: skip
+        runs[columns] = any("column dive" in r.getMessage() for r in caplog.records), res
+    assert runs[None][0] and runs[True][0] and not runs[False][0]
+    for _dived, res in runs.values():
+        assert res.status in ("optimal", "feasible")
+        assert check(inst, json.loads(json.dumps(res.to_dict()))).ok
