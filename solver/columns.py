@@ -41,10 +41,8 @@ from solver.model import AllocationModel
 SMOOTHING = 0.5  # pricing point: this share of the previous one, the rest the LP's duals
 MAX_BANS = 5  # columns banned per dive step before a fix is kept anyway
 MAX_STATES = 4000  # knapsack capacities above this are scaled down (columns stay feasible)
-STEP_SOLVES: int | None = None  # LP solves per dive step after the root (None: to the optimum)
 EPS = 1e-6
-# column generation: at the LP optimum, at its cap of solves, or out of budget or time
-DONE, CAPPED, STOPPED = range(3)
+DONE, STOPPED = range(2)  # column generation: at the LP optimum, or out of solves or time
 
 
 def dive(
@@ -71,7 +69,7 @@ def dive(
             for k in ones:
                 if master.can_fix(k):
                     master.fix(k)
-            state = master.generate(STEP_SOLVES)
+            state = master.generate()
             continue
         for ban in range(MAX_BANS + 1):
             k = next((k for k in ranked if master.values[k] > EPS and master.can_fix(k)), None)
@@ -79,11 +77,11 @@ def dive(
                 return master.assignment()
             out = master.outside
             master.fix(k)
-            state = master.generate(STEP_SOLVES)
+            state = master.generate()
             if state == STOPPED or master.outside <= out + EPS or ban == MAX_BANS:
                 break
             master.unfix(k)
-            state = master.generate(STEP_SOLVES)
+            state = master.generate()
             if state == STOPPED:
                 break
             ranked = np.argsort(-master.values, kind="stable")
@@ -153,17 +151,14 @@ class _Master:
             if mine.any() and fits:
                 self._add(i, np.flatnonzero(mine))
 
-    def generate(self, cap: int | None = None) -> int:
-        """Column generation for the open providers and cases left: to the LP optimum
-        (DONE), or `cap` LP solves (CAPPED), or until the budget of solves is spent or the
-        deadline passes (STOPPED)."""
-        point, solves = None, 0
+    def generate(self) -> int:
+        """Column generation to the LP optimum (DONE) for the open providers and cases
+        left, or until the LP solves are spent or the deadline passes (STOPPED)."""
+        point = None
         while True:
             if time.perf_counter() > self.deadline or self.solves >= self.budget:
                 return STOPPED
-            if cap is not None and solves >= cap:
-                return CAPPED
-            self.solves, solves = self.solves + 1, solves + 1
+            self.solves += 1
             if self.lp.Solve() != pywraplp.Solver.OPTIMAL:
                 return STOPPED
             self.value = self.lp.Objective().Value()
