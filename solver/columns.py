@@ -118,9 +118,8 @@ class _Master:
         self.objective.SetMinimization()
         # each case's row: its columns + unassigned = 1 (the pair costs already count the
         # unassigned weight a placement saves)
-        self.unassigned = [self.lp.NumVar(0, 1, "") for _ in range(self.n_cases)]
-        for row, var in zip(self.case_rows, self.unassigned, strict=True):
-            row.SetCoefficient(var, 1)
+        for row in self.case_rows:  # the first n_cases variables (read back in this order)
+            row.SetCoefficient(self.lp.NumVar(0, 1, ""), 1)
         self.covered = np.zeros(a.n_cases, bool)
         self.open = np.array([len(p[0]) > 0 for p in self.by_provider])
         self.values: np.ndarray | None = None  # the last LP's column values

@@ -178,7 +178,7 @@ def solve(
         # after it with one worker; large models get the search only.
         if params.workers > 1 and not large:
             prover.start(params.workers - 1)
-        if columns_fit(am, params) if params.columns is None else params.columns:
+        if columns_fit(am, params):
             start, start_units, fixed = _column_start(
                 am, relaxation, start, start_units, fixed, watch, params.time_limit, deadline
             )
@@ -321,7 +321,10 @@ class _Prover:
 
 
 def columns_fit(am: AllocationModel, params: SolveParams) -> bool:
-    """Whether the column dive runs by default (see COLUMN_CASES and COLUMN_WORK)."""
+    """Whether the column dive runs: `params.columns` when set, else where its LP is small
+    for the time limit (see COLUMN_CASES and COLUMN_WORK)."""
+    if params.columns is not None:
+        return params.columns
     cases, providers = am.arrays.n_cases, am.arrays.n_providers
     short = cases <= COLUMN_CASES * providers
     return short and am.n_pairs * cases <= COLUMN_WORK * params.time_limit
