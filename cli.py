@@ -95,12 +95,20 @@ def _search_options(
     return decorate
 
 
-_columns_option = click.option(
-    "--columns/--no-columns",
-    default=None,
-    help="Start the search from the column-generation dive, or never. Default: where its"
-    ' LP is small for the time limit (docs/model.md, "Column dive").',
-)
+def _engine_options(command):
+    """--columns/--no-columns and --mip/--no-mip (None: the solver decides)."""
+    command = click.option(
+        "--mip/--no-mip",
+        default=None,
+        help="With a second worker, run HiGHS beside the search instead of CP-SAT, or"
+        ' never. Default: from 400 cases (docs/model.md, "HiGHS beside the search").',
+    )(command)
+    return click.option(
+        "--columns/--no-columns",
+        default=None,
+        help="Start the search from the column-generation dive, or never. Default: where"
+        ' its LP is small for the time limit (docs/model.md, "Column dive").',
+    )(command)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -121,7 +129,7 @@ def cli() -> None:
 @_search_options("Seconds of search.", "CP-SAT search workers.")
 @click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
 @click.option("--log", "log_search", is_flag=True, help="Print CP-SAT's search log.")
-@_columns_option
+@_engine_options
 @click.option(
     "--priority",
     metavar="TERMS",
@@ -136,7 +144,7 @@ def cli() -> None:
     help="With --priority: each later goal may cost the earlier ones this many percent.",
 )
 def solve_cmd(
-    instance, out, time_limit, workers, seed, quiet, log_search, columns, priority, tolerance
+    instance, out, time_limit, workers, seed, quiet, log_search, columns, mip, priority, tolerance
 ) -> int:
     """Solve INSTANCE, print a summary and write the allocation JSON."""
     from solver.goals import check_terms, solve_priority
@@ -150,6 +158,7 @@ def solve_cmd(
         workers=workers,
         seed=seed,
         columns=columns,
+        mip=mip,
         log=log_search,
         progress=line,
     )
@@ -576,12 +585,12 @@ def import_gap_cmd(file, out) -> int:
     help="best-known.csv. Default: the one in the first source's folder or its parent.",
 )
 @click.option("--peers", is_flag=True, help="Also solve with plain CP-SAT, SCIP and HiGHS.")
-@_columns_option
+@_engine_options
 @click.option("--out", "prefix", metavar="PREFIX", help="Write PREFIX.csv and PREFIX.json.")
 @click.option("--csv", "csv_out", metavar="FILE", help="Write the rows as CSV.")
 @click.option("--json", "json_out", metavar="FILE", help="Write the JSON; '-' for stdout.")
 def bench_gap_cmd(
-    sources, time_limit, workers, seed, best_known, peers, columns, prefix, csv_out, json_out
+    sources, time_limit, workers, seed, best_known, peers, columns, mip, prefix, csv_out, json_out
 ) -> int:
     """Solve OR-Library GAP instances (files, or folders of them) through solve().
 
@@ -617,7 +626,9 @@ def bench_gap_cmd(
     gaps = [read_gap(f) for f in files]  # every file is checked before anything is solved
     best_path = best_known or find_best_known(sources)
     table = read_best_known(best_path) if best_path is not None else {}
-    params = SolveParams(time_limit=time_limit, workers=workers, seed=seed, columns=columns)
+    params = SolveParams(
+        time_limit=time_limit, workers=workers, seed=seed, columns=columns, mip=mip
+    )
     chosen = PEERS if peers else ()
     rows = []
     for k, (path, gap) in enumerate(zip(files, gaps, strict=True), start=1):

@@ -234,10 +234,7 @@ def _glop(rows: _Rows, deadline: float) -> tuple[np.ndarray, np.ndarray]:
     the duals of the other rows and the LP's x, NaN where no optimum was found in time.
 
     The parts share no row and no variable, so together their optima are the LP's."""
-    placement = _placement_matrix(rows)
-    matrix = sp.vstack([rows.matrix, placement]).tocsr()
-    lo = np.r_[rows.lo, np.where(rows.case_placed, 1.0, -np.inf)]
-    hi = np.r_[rows.hi, np.ones(placement.shape[0])]
+    matrix, lo, hi = _with_placement(rows)
     y, x = np.full(len(lo), np.nan), np.full(matrix.shape[1], np.nan)
     row_part, var_part = _components(matrix)
     log.debug("%d parts", row_part.max(initial=-1) + 1)
@@ -276,6 +273,23 @@ def _components(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     graph = sp.bmat([[None, link], [link.T, None]], format="csr")
     _, labels = connected_components(graph, directed=False)
     return labels[: matrix.shape[0]], labels[matrix.shape[0] :]
+
+
+def model_rows(am: AllocationModel) -> _Rows:
+    """Every row of the model, placement rows last, with the variables' data: the model
+    itself when every variable is an integer (`solver.mip`)."""
+    rows = _rows(am)
+    matrix, lo, hi = _with_placement(rows)
+    return replace(rows, matrix=matrix, lo=lo, hi=hi)
+
+
+def _with_placement(rows: _Rows) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """The rows' matrix and sides with the placement rows below them."""
+    placement = _placement_matrix(rows)
+    matrix = sp.vstack([rows.matrix, placement]).tocsr()
+    lo = np.r_[rows.lo, np.where(rows.case_placed, 1.0, -np.inf)]
+    hi = np.r_[rows.hi, np.ones(placement.shape[0])]
+    return matrix, lo, hi
 
 
 def _placement_matrix(rows: _Rows) -> sp.csr_matrix:

@@ -21,6 +21,7 @@ from solver.heuristic import evaluate, greedy
 from solver.instance import Instance
 from solver.lns import improve
 from solver.lp import Relaxation, relax
+from solver.mip import Mip
 from solver.model import AllocationModel, build_model
 from solver.reasons import unassigned_reasons
 from solver.result import PENALTIES, ProviderLoad, Result
@@ -58,6 +59,9 @@ class SolveParams:
     columns: before the search, dive from the column-generation LP of the assignment core
         to a start (`solver.columns`). None (default): where its LP is small for the time
         limit (`columns_fit`); True: always; False: never (docs/model.md, "Column dive").
+    mip: with a second worker, HiGHS beside the search instead of CP-SAT (`solver.mip`).
+        None (default): on models of MIP_CASES cases or more (`mip_fits`); True: always;
+        False: never.
     log: print CP-SAT's search log.
     progress: called with a `Progress` at each new solution or bound (e.g. a progress line).
     """
@@ -69,6 +73,7 @@ class SolveParams:
     lp: bool = True
     lns: bool = True
     columns: bool | None = None
+    mip: bool | None = None
     log: bool = False
     progress: Callable[[Progress], None] | None = field(default=None, compare=False)
 
@@ -94,6 +99,9 @@ COLUMN_SOLVES, COLUMN_SHARE = 15, 0.5
 # there it takes up to a third of the time (chu1997/d20200, 4 000 pairs x 200 cases: 19 s
 # on one core); GLOP's re-solves grow with both.
 COLUMN_CASES, COLUMN_WORK = 10, 15_000
+# From this many cases, HiGHS takes CP-SAT's place beside the search (`solver.mip`): CP-SAT
+# proves none of them optimal in a minute, and HiGHS finds better allocations (docs/model.md).
+MIP_CASES = 400
 # Models up to this many pairs get CP-SAT beside the neighbourhood search (larger ones do not
 # get a better bound from it in the time, only a second copy of the model in memory).
 PROVER_PAIRS = 150_000
@@ -177,6 +185,8 @@ def solve(
         # CP-SAT works on the bound beside the search (on its own copy of the model), or
         # after it with one worker; large models get the search only.
         if params.workers > 1 and not large:
+            if mip_fits(am, params):  # HiGHS in CP-SAT's place
+                prover = Mip(am, start, params.seed, deadline, lambda u: watch.record(u, None))
             prover.start(params.workers - 1)
         if columns_fit(am, params):
             start, start_units, fixed = _column_start(
@@ -328,6 +338,14 @@ def columns_fit(am: AllocationModel, params: SolveParams) -> bool:
     cases, providers = am.arrays.n_cases, am.arrays.n_providers
     short = cases <= COLUMN_CASES * providers
     return short and am.n_pairs * cases <= COLUMN_WORK * params.time_limit
+
+
+def mip_fits(am: AllocationModel, params: SolveParams) -> bool:
+    """Whether HiGHS takes CP-SAT's place beside the search (with a second worker):
+    `params.mip` when set, else on models of MIP_CASES cases or more."""
+    if params.mip is not None:
+        return params.mip
+    return am.arrays.n_cases >= MIP_CASES
 
 
 def _column_start(

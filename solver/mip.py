@@ -1,0 +1,166 @@
+"""HiGHS beside the search: a MIP solver on the model's own rows, from the search's start.
+
+On models of 400 cases or more (`solver.solve.mip_fits`), HiGHS takes the second core
+in place of CP-SAT's prover: at that size CP-SAT does not prove optimality in a minute, and
+HiGHS's heuristics (RINS, RENS, feasibility pump on its LP) find allocations that the
+neighbourhood search misses (docs/model.md, "HiGHS beside the search"). The model is exact:
+every constraint of the CP-SAT model is a linear row (`solver.lp.model_rows`), every
+variable an integer within its bounds, and the objective the same. HiGHS starts from the
+search's start (a solution hint) and runs until the deadline or `stop()`.
+
+Its allocation is only a candidate: `solver.heuristic.greedy` keeps its placements that
+satisfy every rule (HiGHS works in floating point) and the spec's objective (`evaluate`)
+values it; `solver.solve` reports it when it beats the search's. HiGHS's own bound is not
+reported: it is a floating-point figure, not a proof (the LP's bound is, see `solver.lp`).
+HiGHS stops on the wall clock, so where its allocation is reported the run is not
+reproducible, as with CP-SAT's own search on the wall clock.
+
+HiGHS runs through math_opt, not pywraplp (which drops HiGHS's incumbent at the time
+limit, google/or-tools#5016), from a model proto filled from numpy arrays in bulk.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+from ortools.math_opt import (
+    callback_pb2,
+    model_parameters_pb2,
+    model_pb2,
+    parameters_pb2,
+    result_pb2,
+    solution_pb2,
+)
+from ortools.math_opt.core.python import solver as mathopt_solver
+from ortools.math_opt.python import init_arguments
+from ortools.sat.python import cp_model
+from ortools.util.python import solve_interrupter
+
+from solver.arrays import NO
+from solver.heuristic import evaluate, greedy
+from solver.lp import model_rows
+from solver.model import AllocationModel
+
+log = logging.getLogger(__name__)
+
+
+class Mip:
+    """HiGHS in a thread of its own; the same calls as `solver.solve._Prover`, whose place
+    it takes. `solution` holds every variable's value of its allocation (after `join`)."""
+
+    def __init__(
+        self,
+        am: AllocationModel,
+        start: np.ndarray,
+        seed: int,
+        deadline: float,
+        report: Callable[[int], None],
+    ):
+        self.am, self.start_assign, self.seed, self.deadline = am, start, seed, deadline
+        self.report = report
+        self.interrupter = solve_interrupter.SolveInterrupter()
+        self.thread: threading.Thread | None = None
+        self.started = False
+        self.code = cp_model.UNKNOWN
+        self.solution: np.ndarray | None = None
+        self.units: int | None = None  # its allocation's objective, money units
+
+    def start(self, workers: int = 1) -> None:
+        proto, hint = _model(self.am, self.start_assign)
+        self.thread = threading.Thread(target=self._solve, args=(proto, hint), daemon=True)
+        self.started = True
+        self.thread.start()
+
+    def bound(self) -> int | None:
+        return None  # HiGHS's bound is not a proof
+
+    def stop(self) -> None:
+        self.interrupter.interrupt()
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+
+    def _solve(self, proto, hint) -> None:
+        seconds = max(0.05, self.deadline - time.perf_counter())
+        params = parameters_pb2.SolveParametersProto(
+            random_seed=self.seed, relative_gap_tolerance=0.0, absolute_gap_tolerance=0.5
+        )
+        params.time_limit.FromTimedelta(datetime.timedelta(seconds=seconds))
+        try:
+            response = mathopt_solver.solve(
+                proto,
+                parameters_pb2.SOLVER_TYPE_HIGHS,
+                init_arguments.StreamableSolverInitArguments().to_proto(),
+                params,
+                hint,
+                None,
+                callback_pb2.CallbackRegistrationProto(),
+                None,
+                self.interrupter.pybind_interrupter,
+            )
+        except Exception as error:  # a HiGHS failure only loses the candidate
+            log.warning("HiGHS failed: %s", error)
+            return
+        self._read(response)
+
+    def _read(self, response: result_pb2.SolveResultProto) -> None:
+        a = self.am.arrays
+        for solution in response.solutions:
+            primal = solution.primal_solution
+            if primal.feasibility_status != solution_pb2.SOLUTION_STATUS_FEASIBLE:
+                continue
+            values = np.zeros(len(self.am.model.proto.variables))
+            values[np.array(primal.variable_values.ids, int)] = primal.variable_values.values
+            on = np.flatnonzero(values[: self.am.n_pairs] > 0.5)
+            assign = np.full(a.n_cases, NO, int)
+            assign[a.pair_case[on]] = a.pair_provider[on]
+            assign = greedy(a, assign)
+            units = sum(evaluate(a, assign)[1].values())
+            if self.units is None or units < self.units:
+                self.units = units
+                self.solution = self.am.solution_of(assign)
+                self.code = cp_model.FEASIBLE
+        log.info("HiGHS: %s money units", self.units)
+        if self.units is not None:
+            self.report(self.units)
+
+
+def _model(
+    am: AllocationModel, start: np.ndarray
+) -> tuple[model_pb2.ModelProto, model_parameters_pb2.ModelSolveParametersProto]:
+    """The model as a math_opt MIP (every variable an integer) and `start` as its hint."""
+    rows = model_rows(am)
+    csr = rows.matrix.tocsr()
+    csr.sum_duplicates()  # canonical: row-major, columns sorted, no duplicates
+    csr.eliminate_zeros()
+    coo = csr.tocoo()
+    m, n = csr.shape
+    proto = model_pb2.ModelProto()
+    v = proto.variables
+    v.ids.extend(range(n))
+    v.lower_bounds.extend(rows.var_lo.tolist())
+    v.upper_bounds.extend(rows.var_hi.tolist())
+    v.integers.extend([True] * n)
+    costs = np.flatnonzero(rows.cost)
+    proto.objective.offset = float(rows.constant)
+    proto.objective.linear_coefficients.ids.extend(costs.tolist())
+    proto.objective.linear_coefficients.values.extend(rows.cost[costs].tolist())
+    c = proto.linear_constraints
+    c.ids.extend(range(m))
+    c.lower_bounds.extend(rows.lo.tolist())
+    c.upper_bounds.extend(rows.hi.tolist())
+    matrix = proto.linear_constraint_matrix
+    matrix.row_ids.extend(coo.row.tolist())
+    matrix.column_ids.extend(coo.col.tolist())
+    matrix.coefficients.extend(coo.data.tolist())
+    hint = model_parameters_pb2.ModelSolveParametersProto()
+    values = hint.solution_hints.add().variable_values
+    values.ids.extend(range(n))
+    values.values.extend(am.solution_of(start).astype(float).tolist())
+    return proto, hint

@@ -1,0 +1,131 @@
+"""HiGHS beside the search (`solver.mip`): its MIP is the model itself (its optimum is the
+brute-force optimum), its allocations keep every rule, and `solve()` runs it where
+`mip_fits` says, with --mip/--no-mip overriding."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import random
+import time
+from fractions import Fraction
+
+import pytest
+from bruteforce import RandomChooser, brute_force, random_instance_dict, to_json
+from test_cli import run_cli
+from test_columns import _gap
+
+from solver import SolveParams, load_instance, solve, validate_instance
+from solver.arrays import derive
+from solver.checker import check
+from solver.checker import evaluate as evaluate_independently
+from solver.heuristic import evaluate, greedy
+from solver.mip import Mip
+from solver.model import build_model
+
+solve_module = importlib.import_module("solver.solve")  # `solver.solve` is also the function
+
+
+def _highs(am, start) -> Mip:
+    """HiGHS to the end (its deadline out of reach), waited for."""
+    found = []
+    mip = Mip(am, start, seed=0, deadline=time.perf_counter() + 600, report=found.append)
+    mip.start()
+    mip.join()
+    assert found == ([] if mip.units is None else [mip.units])
+    return mip
+
+
+@pytest.mark.parametrize("place_all", [False, True])
+def test_the_mip_optimum_is_the_brute_force_optimum(place_all):
+    """Budgets, families, fixed costs, hours above included hours, locks, closing cases:
+    HiGHS solved to the end on the model's rows reaches the spec's optimum, and its
+    allocation passes the independent checker at that value."""
+    rng = random.Random(23)
+    solved = 0
+    for _ in range(120):
+        doc = random_instance_dict(RandomChooser(rng))
+        inst = validate_instance(doc)
+        best, _ = brute_force(inst)
+        a = derive(inst)
+        am = build_model(a)
+        start = greedy(a)
+        units = sum(evaluate(a, start)[1].values())
+        if place_all:
+            if not solve_module._start_places_all(am, start, units):
+                continue
+            am.place_all()
+        where = f"place_all {place_all}; instance: {to_json(doc)}"
+        mip = _highs(am, start)
+        if best is None:
+            continue  # no allocation keeps every rule (HiGHS may still find its rows' one)
+        assert mip.units is not None, where
+        found = a.money(mip.units)
+        assert found == best, f"HiGHS {found}, brute force {best}; {where}"
+        assign = am.assignment_of(mip.solution)
+        placement = {a.case_ids[j]: a.provider_ids[i] for j, i in enumerate(assign) if i >= 0}
+        ev = evaluate_independently(inst, placement)
+        assert ev.feasible and ev.objective == best, f"{ev.violations}; {where}"
+        assert am.value(mip.solution) == mip.units, where
+        solved += 1
+    assert solved >= 20, f"only {solved} instances compared"
+
+
+def test_solve_with_highs_beside_the_search_proves_the_brute_force_optimum():
+    rng = random.Random(29)
+    for _ in range(30):
+        doc = random_instance_dict(RandomChooser(rng))
+        inst = validate_instance(doc)
+        best, _ = brute_force(inst)
+        res = solve(inst, SolveParams(time_limit=20, workers=2, seed=0, columns=False, mip=True))
+        where = f"instance: {to_json(doc)}"
+        if best is None:
+            assert res.status == "infeasible", where
+            continue
+        assert res.status == "optimal" and abs(res.objective - best) <= Fraction(1, 10**6), where
+        report = check(inst, json.loads(json.dumps(res.to_dict())))
+        assert report.ok and report.evaluation.objective == best, where
+
+
+@pytest.mark.parametrize(
+    ("agents", "jobs", "fits"),
+    [(20, 200, False), (5, 399, False), (10, 400, True), (80, 1600, True)],
+)
+def test_highs_runs_by_default_from_400_cases(agents, jobs, fits):
+    am = build_model(derive(_gap(agents, jobs)))
+    assert solve_module.mip_fits(am, SolveParams()) is fits
+    assert solve_module.mip_fits(am, SolveParams(mip=not fits)) is not fits
+
+
+def test_the_default_runs_highs_where_it_fits_and_the_flags_override(caplog):
+    inst = _gap(10, 400, seed=2)
+    runs = {}
+    for mip in (None, True, False):
+        caplog.clear()
+        with caplog.at_level("INFO", logger="solver.mip"):
+            res = solve(inst, SolveParams(time_limit=4, workers=2, seed=0, mip=mip))
+        runs[mip] = any("HiGHS" in r.getMessage() for r in caplog.records), res
+    assert runs[None][0] and runs[True][0] and not runs[False][0]
+    for _ran, res in runs.values():
+        assert res.status in ("optimal", "feasible") and res.bound <= res.objective
+        assert check(inst, json.loads(json.dumps(res.to_dict()))).ok
+    # with one worker there is no second core for it
+    caplog.clear()
+    with caplog.at_level("INFO", logger="solver.mip"):
+        solve(inst, SolveParams(time_limit=2, workers=1, seed=0, mip=True))
+    assert not any("HiGHS" in r.getMessage() for r in caplog.records)
+
+
+def test_cli_solve_and_bench_gap_take_mip(tmp_path):
+    out = tmp_path / "alloc.json"
+    proc = run_cli("solve", "instances/ishoj-2018.json", "--mip", "--time-limit", "10",
+                   "--workers", "2", "--out", out, "--quiet")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(out.read_text())
+    assert document["params"]["mip"] is True
+    assert check(load_instance("instances/ishoj-2018.json"), document).ok
+    proc = run_cli("bench-gap", "benchmarks/gap/chu1997/a05100", "--no-mip", "--time-limit",
+                   "10", "--workers", "2", "--json", tmp_path / "gap.json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads((tmp_path / "gap.json").read_text())["instances"][0]
+    assert row["status"] == "optimal" and row["value"] == 1698
