@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from solver.arrays import NO
-from solver.heuristic import evaluate
+from solver.heuristic import evaluate, greedy
 from solver.model import AllocationModel
 
 STEP_WORK = 0.2  # CP-SAT deterministic time per step
@@ -40,6 +41,7 @@ STEP_WORK = 0.2  # CP-SAT deterministic time per step
 # growth when that took under QUICK of the step's work) and its shrinking after one cut short.
 FIRST_SIZE, GROW, FAST_GROW, QUICK, SHRINK = 2.0, 1.15, 2.0, 0.1, 0.8
 BEST_PAIRS = 4  # a case's pairs that count when relating providers
+ROUND_WORK = 2.0  # two searches at once: deterministic seconds per search per round
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Outcome:
     units: int  # the allocation's objective, money units
     steps: int = 0
     improved: int = 0
+    work: float = 0.0  # deterministic seconds spent
     seconds: float = 0.0
     proven: bool = False  # a step solved the whole model: `assign` is optimal
 
@@ -63,13 +66,15 @@ def improve(
     fixed: np.ndarray,
     stop: Callable[[int], bool] = lambda units: False,
     report: Callable[[int], None] | None = None,
+    allowed: np.ndarray | None = None,
 ) -> Outcome:
     """Improve `assign` (worth `units`) by LNS steps until `work` deterministic seconds are
     spent, the wall clock reaches `deadline`, or `stop(value)` is true (e.g. a proven bound).
 
     The model's hint must be `assign`'s (`AllocationModel.set_hint`); on return it is the
     returned allocation's. `scores` ranks each case's pairs (lower is better); pairs marked
-    in `fixed` stay 0; `report` is called with each better value.
+    in `fixed` stay 0; `report` is called with each better value; steps choose providers
+    only among those marked in `allowed` (default all).
     """
     a = am.arrays
     started = time.perf_counter()
@@ -81,13 +86,14 @@ def improve(
     lo, hi = (bound[: am.n_pairs] for bound in am.bounds())
     hi = np.where(fixed, 0, hi)
     rank = _ranks(pc, scores)
+    allowed = np.ones(a.n_providers, bool) if allowed is None else allowed
     domains = _Domains(am, lo, hi)
     size, spent = FIRST_SIZE, 0.0
     while spent < work and time.perf_counter() < deadline:
         if stop(out.units):
             break
         current = (out.assign[pc] == pp).astype(np.int64)
-        chosen = _providers(rng, out.assign, rank, pc, pp, a.n_providers, round(size))
+        chosen = _providers(rng, out.assign, rank, pc, pp, allowed, round(size))
         free = (out.assign == NO) | chosen[np.maximum(out.assign, 0)]
         movable = free[pc] & chosen[pp]
         domains.set(np.where(movable, lo, current), np.where(movable, hi, current))
@@ -103,7 +109,7 @@ def improve(
         solved = code in (cp_model.OPTIMAL, cp_model.INFEASIBLE)  # infeasible: none better
         if solved:
             quick = solver.deterministic_time < STEP_WORK * QUICK
-            size = min(size * (FAST_GROW if quick else GROW), a.n_providers)
+            size = min(size * (FAST_GROW if quick else GROW), allowed.sum())
         else:
             size = max(size * SHRINK, FIRST_SIZE)
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -121,6 +127,66 @@ def improve(
             break
     domains.set(lo, hi)
     am.model.proto.objective.domain.clear()
+    out.work, out.seconds = spent, time.perf_counter() - started
+    return out
+
+
+def improve_two(
+    models: tuple[AllocationModel, AllocationModel],
+    assign: np.ndarray,
+    units: int,
+    work: float,
+    deadline: float,
+    seed: int,
+    scores: np.ndarray,
+    fixed: np.ndarray,
+    stop: Callable[[int], bool] = lambda units: False,
+    report: Callable[[int], None] | None = None,
+) -> Outcome:
+    """`improve` with two searches at once, one per core, on two copies of the model (the
+    same but for the CP-SAT objects; their hints `assign`'s), in rounds: each round splits
+    the providers into two halves at random, each search improves the allocation on its
+    half for ROUND_WORK deterministic seconds (`work` counts both), and their moves are
+    merged when they touch different cases and the merge keeps every rule (the greedy
+    keeps all of it) and beats both; else the better search's allocation goes on. The
+    rounds are deterministic, so the result is the same for a seed unless the wall clock
+    or `stop` ends them. On return both models' hints are the returned allocation's."""
+    a = models[0].arrays
+    started = time.perf_counter()
+    out = Outcome(assign.copy(), units)
+    rng = np.random.default_rng(seed)
+    rounds = 0
+    pool = ThreadPoolExecutor(max_workers=2)
+    while out.work < work and time.perf_counter() < deadline and not stop(out.units):
+        half = rng.permutation(a.n_providers) < a.n_providers // 2
+        share = min(ROUND_WORK, (work - out.work) / 2)
+        jobs = [
+            (models[t], out.assign, out.units, share, deadline, seed + 7919 * rounds + t,
+             scores, fixed, stop, None, allowed)
+            for t, allowed in enumerate((half, ~half))
+        ]  # fmt: skip
+        found = list(pool.map(lambda job: improve(*job), jobs))  # in order: deterministic
+        best = min(found, key=lambda o: o.units)  # the first search's on a tie
+        moved = [o.assign != out.assign for o in found]
+        if moved[0].any() and moved[1].any() and not (moved[0] & moved[1]).any():
+            merged = out.assign.copy()
+            for o, m in zip(found, moved, strict=True):
+                merged[m] = o.assign[m]
+            merged = greedy(a, merged)
+            merged_units = sum(evaluate(a, merged)[1].values())
+            if merged_units < best.units:
+                best = Outcome(merged, merged_units)
+        out.steps += sum(o.steps for o in found)
+        out.work += sum(o.work for o in found)
+        rounds += 1
+        if best.units < out.units:
+            out.assign, out.units = best.assign, best.units
+            out.improved += 1
+            if report is not None:
+                report(out.units)
+        for am in models:  # both start the next round from the allocation kept
+            am.set_hint(out.assign)
+    pool.shutdown()
     out.seconds = time.perf_counter() - started
     return out
 
@@ -134,10 +200,13 @@ def _ranks(pair_case: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _providers(rng, assign, rank, pc, pp, n_providers: int, k: int) -> np.ndarray:
-    """A mask of `k` providers: one with cases at random, the rest related to it."""
+def _providers(rng, assign, rank, pc, pp, allowed: np.ndarray, k: int) -> np.ndarray:
+    """A mask of `k` providers among those `allowed`: one with cases at random (any when
+    none has), the rest related to it."""
+    n_providers = len(allowed)
     placed = assign[assign != NO]
-    pool = np.unique(placed) if len(placed) else np.arange(n_providers)
+    pool = np.intersect1d(placed, np.flatnonzero(allowed))
+    pool = pool if len(pool) else np.flatnonzero(allowed)
     first = int(rng.choice(pool))
     chosen = np.zeros(n_providers, bool)
     chosen[first] = True
@@ -145,6 +214,7 @@ def _providers(rng, assign, rank, pc, pp, n_providers: int, k: int) -> np.ndarra
         ours = (assign == first)[pc] & (rank < BEST_PAIRS)
         weight = np.bincount(pp[ours], minlength=n_providers).astype(float) + 0.1
         weight[first] = 0.0
+        weight[~allowed] = 0.0
         k = min(k - 1, int((weight > 0).sum()))
         chosen[rng.choice(n_providers, size=k, replace=False, p=weight / weight.sum())] = True
     return chosen

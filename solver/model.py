@@ -19,7 +19,7 @@ All coefficients are integers in the `Arrays` money and hour units.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -197,6 +197,12 @@ class AllocationModel:
             linear.coeffs.extend(coeffs[used].tolist())
             linear.domain.extend([NEG_INF, upper - constant])
         return copy
+
+    def copy(self) -> AllocationModel:
+        """The same model on a CP-SAT model of its own (the data shared, read-only)."""
+        model = cp_model.CpModel()
+        model.proto.copy_from(self.model.proto)
+        return replace(self, model=model)
 
     def set_hint(self, assign: np.ndarray) -> None:
         """Hint every variable with the values the assignment `assign` gives it."""

@@ -19,7 +19,7 @@ from solver.columns import dive
 from solver.conflicts import lock_conflicts
 from solver.heuristic import evaluate, greedy
 from solver.instance import Instance
-from solver.lns import improve
+from solver.lns import improve, improve_two
 from solver.lp import Relaxation, relax
 from solver.mip import Mip
 from solver.model import AllocationModel, build_model
@@ -102,8 +102,12 @@ COLUMN_CASES, COLUMN_WORK = 10, 15_000
 # From this many cases, HiGHS takes CP-SAT's place beside the search (`solver.mip`): CP-SAT
 # proves none of them optimal in a minute, and HiGHS finds better allocations (docs/model.md).
 MIP_CASES = 400
-# Models up to this many pairs get CP-SAT beside the neighbourhood search (larger ones do not
-# get a better bound from it in the time, only a second copy of the model in memory).
+# Models of more pairs get a second search on the second worker (`improve_two`): neither
+# CP-SAT nor HiGHS improves on the search there in the time, and the search gains from
+# twice the steps (yagiura e801600, 128 000 pairs: 177 834 after 120 s of one search, 178 079
+# after 60 s).
+SEARCH_PAIRS = 100_000
+# Larger models get no CP-SAT run, with one worker either (only a second copy in memory).
 PROVER_PAIRS = 150_000
 
 
@@ -167,6 +171,7 @@ def solve(
     prover = _Prover(am, params, watch, deadline)
     lns = None
     large = am.n_pairs > PROVER_PAIRS
+    alone = large  # the search without CP-SAT after it
     if params.lns and start is not None and params.workers == 1 and not large and PROBE_SHARE:
         # One worker: CP-SAT first, for a moment of deterministic time, which proves small
         # models at once. Otherwise the search starts from its allocation when better.
@@ -183,10 +188,12 @@ def solve(
     searching = not prover.started and not _proven(start_units, lp_bound)
     if params.lns and start is not None and searching:
         # CP-SAT works on the bound beside the search (on its own copy of the model), or
-        # after it with one worker; large models get the search only.
-        if params.workers > 1 and not large:
-            if mip_fits(am, params):  # HiGHS in CP-SAT's place
-                prover = Mip(am, start, params.seed, deadline, lambda u: watch.record(u, None))
+        # HiGHS, or a second search (`beside`); with one worker CP-SAT comes after it, but
+        # large models get the search only.
+        second = beside(am, params)
+        if second == "highs":  # HiGHS in CP-SAT's place
+            prover = Mip(am, start, params.seed, deadline, lambda u: watch.record(u, None))
+        if second in ("highs", "cpsat"):
             prover.start(params.workers - 1)
         if columns_fit(am, params):
             start, start_units, fixed = _column_start(
@@ -194,12 +201,16 @@ def solve(
             )
         now = time.perf_counter()
         left = max(0.0, deadline - now)
-        share = 1.0 if prover.started or large else LNS_SHARE
+        alone = large or second == "search"
+        share = 1.0 if prover.started or alone else LNS_SHARE
         # Before CP-SAT in the foreground, the search gets its share in deterministic time
         # and in wall-clock time (its steps can take several times longer than their
         # deterministic time, and CP-SAT may prove in a moment what the search cannot).
-        lns = improve(
-            am, start, start_units, share * left, now + share * left, params.seed,
+        search, models, work = improve, am, share * left
+        if second == "search":  # two searches, one per core: twice the deterministic time
+            search, models, work = improve_two, (am, am.copy()), 2 * work
+        lns = search(
+            models, start, start_units, work, now + share * left, params.seed,
             _pair_costs(am) if relaxation is None else relaxation.reduced_costs, fixed,
             stop=lambda units: _proven(units, _best(lp_bound, prover.bound())),
             report=lambda units: watch.record(units, None),
@@ -231,7 +242,7 @@ def solve(
         params=_params(params),
         trace=watch.trace,
     )
-    searched = lns is not None and (lns.proven or am.n_pairs > PROVER_PAIRS)
+    searched = lns is not None and (lns.proven or alone)
     if start is not None and (_proven(start_units, lp_bound) or searched):
         # Proven optimal by the LP bound or the search, or a large model searched to the end.
         prover.join()
@@ -340,12 +351,20 @@ def columns_fit(am: AllocationModel, params: SolveParams) -> bool:
     return short and am.n_pairs * cases <= COLUMN_WORK * params.time_limit
 
 
-def mip_fits(am: AllocationModel, params: SolveParams) -> bool:
-    """Whether HiGHS takes CP-SAT's place beside the search (with a second worker):
-    `params.mip` when set, else on models of MIP_CASES cases or more."""
-    if params.mip is not None:
-        return params.mip
-    return am.arrays.n_cases >= MIP_CASES
+def beside(am: AllocationModel, params: SolveParams) -> str | None:
+    """What a second worker does beside the search: "search" (a second search,
+    `solver.lns.improve_two`: models of over SEARCH_PAIRS pairs), "highs" (`solver.mip`:
+    from MIP_CASES cases, or always with `params.mip`; never with `mip=False`), "cpsat"
+    (CP-SAT on the whole model, `_Prover`, up to PROVER_PAIRS pairs), else None."""
+    if params.workers < 2:
+        return None
+    if params.mip:
+        return "highs"
+    if am.n_pairs > SEARCH_PAIRS:
+        return "search"
+    if params.mip is None and am.arrays.n_cases >= MIP_CASES:
+        return "highs"
+    return "cpsat" if am.n_pairs <= PROVER_PAIRS else None
 
 
 def _column_start(

@@ -21,8 +21,9 @@ from bruteforce import RandomChooser, brute_force, random_instance_dict, to_json
 from solver import SolveParams, solve, validate_instance
 from solver.arrays import derive
 from solver.checker import check
+from solver.checker import evaluate as evaluate_independently
 from solver.heuristic import evaluate, greedy
-from solver.lns import improve
+from solver.lns import improve, improve_two
 from solver.model import build_model
 
 solve_module = importlib.import_module("solver.solve")  # `solver.solve` is also the function
@@ -90,3 +91,89 @@ def test_the_search_never_worsens_and_leaves_the_model_as_it_found_it():
         after = [list(v.domain) for v in proto.variables], list(proto.objective.domain)
         assert after == before, where
         assert list(proto.solution_hint.values) == am.solution_of(out.assign).tolist(), where
+
+
+def _gap_model(agents: int, jobs: int, seed: int):
+    """A GAP instance's model (place_all), its greedy start and the start's value."""
+    from test_columns import _gap
+
+    inst = _gap(agents, jobs, seed)
+    a = derive(inst)
+    am = build_model(a)
+    start = greedy(a)
+    units = sum(evaluate(a, start)[1].values())
+    assert solve_module._start_places_all(am, start, units)
+    am.place_all()
+    am.set_hint(start)
+    return inst, a, am, start, units
+
+
+def test_steps_move_cases_only_among_the_allowed_providers():
+    _inst, a, am, start, units = _gap_model(8, 60, 3)
+    allowed = np.arange(a.n_providers) % 2 == 0
+    out = improve(am, start, units, 2.0, float("inf"), 0, np.zeros(am.n_pairs),
+                  np.zeros(am.n_pairs, bool), allowed=allowed)  # fmt: skip
+    assert out.improved > 0 and out.units < units
+    moved = out.assign != start
+    assert allowed[start[moved]].all() and allowed[out.assign[moved]].all()
+
+
+def test_two_searches_improve_keep_every_rule_and_repeat_for_a_seed():
+    """Two searches on two copies: the result passes the independent checker at its value,
+    is the same for the same seed, and both copies keep their domains, with the result as
+    hint."""
+    inst, a, am, start, units = _gap_model(12, 120, 5)
+    outs = []
+    for _ in range(2):
+        models = (am, am.copy())
+        proto = models[1].model.proto
+        before = [list(v.domain) for v in proto.variables]
+        out = improve_two(models, start, units, 4.0, float("inf"), 3, np.zeros(am.n_pairs),
+                          np.zeros(am.n_pairs, bool))  # fmt: skip
+        assert [list(v.domain) for v in proto.variables] == before
+        for m in models:
+            hint = m.model.proto.solution_hint
+            assert list(hint.values) == m.solution_of(out.assign).tolist()
+            assert list(m.model.proto.objective.domain) == []
+        am.set_hint(start)
+        outs.append(out)
+    first, again = outs
+    assert first.units < units and first.improved > 0 and first.work >= 4.0 - 1e-9
+    assert first.units == again.units and (first.assign == again.assign).all()
+    placement = {a.case_ids[j]: a.provider_ids[i] for j, i in enumerate(first.assign) if i >= 0}
+    ev = evaluate_independently(inst, placement)
+    assert ev.feasible and ev.objective == a.money(first.units)
+
+
+@pytest.mark.parametrize(
+    ("agents", "jobs", "workers", "mip", "expected"),
+    [
+        (20, 200, 2, None, "cpsat"),
+        (20, 200, 1, None, None),
+        (10, 400, 2, None, "highs"),
+        (10, 400, 2, False, "cpsat"),
+        (20, 200, 2, True, "highs"),
+        (70, 1600, 2, None, "search"),  # 112 000 pairs
+        (70, 1600, 2, False, "search"),
+        (70, 1600, 2, True, "highs"),
+    ],
+)
+def test_what_runs_beside_the_search(agents, jobs, workers, mip, expected):
+    from test_columns import _gap
+
+    am = build_model(derive(_gap(agents, jobs)))
+    params = SolveParams(workers=workers, mip=mip)
+    assert solve_module.beside(am, params) == expected
+
+
+def test_solve_with_two_searches_keeps_every_rule(monkeypatch):
+    """Models over SEARCH_PAIRS pairs get two searches (here the threshold is lowered)."""
+    from test_columns import _gap
+
+    monkeypatch.setattr(solve_module, "SEARCH_PAIRS", 0)
+    inst = _gap(10, 80, seed=6)
+    res = solve(inst, SolveParams(time_limit=5, workers=2, seed=0, lp=False))
+    assert res.status in ("optimal", "feasible") and res.lns_steps > 0
+    assert res.params["mip"] is None
+    report = check(inst, json.loads(json.dumps(res.to_dict())))
+    assert report.ok and report.evaluation.objective == res.objective

@@ -87,16 +87,6 @@ def test_solve_with_highs_beside_the_search_proves_the_brute_force_optimum():
         assert report.ok and report.evaluation.objective == best, where
 
 
-@pytest.mark.parametrize(
-    ("agents", "jobs", "fits"),
-    [(20, 200, False), (5, 399, False), (10, 400, True), (80, 1600, True)],
-)
-def test_highs_runs_by_default_from_400_cases(agents, jobs, fits):
-    am = build_model(derive(_gap(agents, jobs)))
-    assert solve_module.mip_fits(am, SolveParams()) is fits
-    assert solve_module.mip_fits(am, SolveParams(mip=not fits)) is not fits
-
-
 def test_the_default_runs_highs_where_it_fits_and_the_flags_override(caplog):
     inst = _gap(10, 400, seed=2)
     runs = {}
