@@ -17,6 +17,10 @@ or infeasible) and shrinks after one cut short. A step that frees every pair is 
 model: solved to the end, it proves the answer optimal (on small instances the search ends
 there).
 
+`improve_two` runs two searches at once, one per core, on random halves of the providers,
+and merges their moves (models of over 100 000 pairs, where the second core has nothing
+better to do).
+
 Every step is limited in CP-SAT's deterministic time and the search in the sum of it, so
 the steps and their answers are the same for the same seed unless the wall-clock deadline
 or `stop` (a bound found meanwhile) ends the search first.

@@ -60,7 +60,7 @@ class SolveParams:
         to a start (`solver.columns`). None (default): where its LP is small for the time
         limit (`columns_fit`); True: always; False: never (docs/model.md, "Column dive").
     mip: with a second worker, HiGHS beside the search instead of CP-SAT (`solver.mip`).
-        None (default): on models of MIP_CASES cases or more (`mip_fits`); True: always;
+        None (default): from MIP_CASES cases up to SEARCH_PAIRS pairs (`beside`); True: always;
         False: never.
     log: print CP-SAT's search log.
     progress: called with a `Progress` at each new solution or bound (e.g. a progress line).

@@ -1,6 +1,6 @@
 """HiGHS beside the search (`solver.mip`): its MIP is the model itself (its optimum is the
 brute-force optimum), its allocations keep every rule, and `solve()` runs it where
-`mip_fits` says, with --mip/--no-mip overriding."""
+`beside` says, with --mip/--no-mip overriding."""
 
 from __future__ import annotations
 
