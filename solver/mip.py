@@ -4,10 +4,10 @@ On models of 400 cases or more and up to 100 000 pairs (`solver.solve.beside`), 
 takes the second core in place of CP-SAT's prover: at that size CP-SAT does not prove
 optimality in a minute, and HiGHS's heuristics (RINS, RENS, feasibility pump on its LP)
 find allocations that the neighbourhood search misses (docs/model.md, "HiGHS beside the
-search"). The model is exact:
-every constraint of the CP-SAT model is a linear row (`solver.lp.model_rows`), every
-variable an integer within its bounds, and the objective the same. HiGHS starts from the
-search's start (a solution hint) and runs until the deadline or `stop()`.
+search"). The model is exact: every constraint of the CP-SAT model is a linear row
+(`solver.lp.model_rows`), every variable an integer within its bounds, and the objective
+the same. HiGHS starts from the search's start (a solution hint) and runs until the
+deadline or `stop()`.
 
 Its allocation is only a candidate: `solver.heuristic.greedy` keeps its placements that
 satisfy every rule (HiGHS works in floating point) and the spec's objective (`evaluate`)
