@@ -160,37 +160,38 @@ def improve_two(
     out = Outcome(assign.copy(), units)
     rng = np.random.default_rng(seed)
     rounds = 0
-    pool = ThreadPoolExecutor(max_workers=2)
-    while out.work < work and time.perf_counter() < deadline and not stop(out.units):
-        half = rng.permutation(a.n_providers) < a.n_providers // 2
-        share = min(ROUND_WORK, (work - out.work) / 2)
-        jobs = [
-            (models[t], out.assign, out.units, share, deadline, seed + 7919 * rounds + t,
-             scores, fixed, stop, None, allowed)
-            for t, allowed in enumerate((half, ~half))
-        ]  # fmt: skip
-        found = list(pool.map(lambda job: improve(*job), jobs))  # in order: deterministic
-        best = min(found, key=lambda o: o.units)  # the first search's on a tie
-        moved = [o.assign != out.assign for o in found]
-        if moved[0].any() and moved[1].any() and not (moved[0] & moved[1]).any():
-            merged = out.assign.copy()
-            for o, m in zip(found, moved, strict=True):
-                merged[m] = o.assign[m]
-            merged = greedy(a, merged)
-            merged_units = sum(evaluate(a, merged)[1].values())
-            if merged_units < best.units:
-                best = Outcome(merged, merged_units)
-        out.steps += sum(o.steps for o in found)
-        out.work += sum(o.work for o in found)
-        rounds += 1
-        if best.units < out.units:
-            out.assign, out.units = best.assign, best.units
-            out.improved += 1
-            if report is not None:
-                report(out.units)
-        for am in models:  # both start the next round from the allocation kept
-            am.set_hint(out.assign)
-    pool.shutdown()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        while out.work < work and time.perf_counter() < deadline and not stop(out.units):
+            half = rng.permutation(a.n_providers) < a.n_providers // 2
+            share = min(ROUND_WORK, (work - out.work) / 2)
+            jobs = [
+                (models[t], out.assign, out.units, share, deadline, seed + 7919 * rounds + t,
+                 scores, fixed, stop, None, allowed)
+                for t, allowed in enumerate((half, ~half))
+            ]  # fmt: skip
+            found = list(pool.map(lambda job: improve(*job), jobs))  # in order: deterministic
+            best = min(found, key=lambda o: o.units)  # the first search's on a tie
+            moved = [o.assign != out.assign for o in found]
+            if moved[0].any() and moved[1].any() and not (moved[0] & moved[1]).any():
+                merged = out.assign.copy()
+                for o, m in zip(found, moved, strict=True):
+                    merged[m] = o.assign[m]
+                merged = greedy(a, merged)
+                merged_units = sum(evaluate(a, merged)[1].values())
+                if merged_units < best.units:
+                    best = Outcome(merged, merged_units)
+            out.steps += sum(o.steps for o in found)
+            out.work += sum(o.work for o in found)
+            rounds += 1
+            if not any(o.steps for o in found):  # nothing to search (too few providers)
+                break
+            if best.units < out.units:
+                out.assign, out.units = best.assign, best.units
+                out.improved += 1
+                if report is not None:
+                    report(out.units)
+            for am in models:  # both start the next round from the allocation kept
+                am.set_hint(out.assign)
     out.seconds = time.perf_counter() - started
     return out
 
@@ -220,7 +221,8 @@ def _providers(rng, assign, rank, pc, pp, allowed: np.ndarray, k: int) -> np.nda
         weight[first] = 0.0
         weight[~allowed] = 0.0
         k = min(k - 1, int((weight > 0).sum()))
-        chosen[rng.choice(n_providers, size=k, replace=False, p=weight / weight.sum())] = True
+        if k > 0:
+            chosen[rng.choice(n_providers, k, replace=False, p=weight / weight.sum())] = True
     return chosen
 
 

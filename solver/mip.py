@@ -49,6 +49,8 @@ from solver.model import AllocationModel
 
 log = logging.getLogger(__name__)
 
+READ_SECONDS = 0.5  # of the time left, kept for reading the model and the answer
+
 
 class Mip:
     """HiGHS in a thread of its own; the same calls as `solver.solve._Prover`, whose place
@@ -62,9 +64,10 @@ class Mip:
         deadline: float,
         report: Callable[[int], None],
     ):
-        self.am, self.start_assign, self.seed, self.deadline = am, start, seed, deadline
-        self.report = report
+        self.am, self.start_assign = am, start
+        self.seed, self.deadline, self.report = seed, deadline, report
         self.interrupter = solve_interrupter.SolveInterrupter()
+        self.cancelled = False
         self.thread: threading.Thread | None = None
         self.started = False
         self.code = cp_model.UNKNOWN
@@ -72,8 +75,8 @@ class Mip:
         self.units: int | None = None  # its allocation's objective, money units
 
     def start(self, workers: int = 1) -> None:
-        proto, hint = _model(self.am, self.start_assign)
-        self.thread = threading.Thread(target=self._solve, args=(proto, hint), daemon=True)
+        """HiGHS in a thread (one thread: math_opt cannot set HiGHS's thread count)."""
+        self.thread = threading.Thread(target=self._solve, daemon=True)
         self.started = True
         self.thread.start()
 
@@ -81,19 +84,27 @@ class Mip:
         return None  # HiGHS's bound is not a proof
 
     def stop(self) -> None:
+        """The answer is no longer wanted (the search proved optimality): `join` returns at
+        once and the thread reports nothing more. HiGHS itself may run on to its time limit
+        in the background (OR-Tools 9.15 passes math_opt's interrupter to HiGHS but HiGHS
+        does not check it)."""
+        self.cancelled = True
         self.interrupter.interrupt()
 
     def join(self) -> None:
-        if self.thread is not None:
+        if self.thread is not None and not self.cancelled:
             self.thread.join()
 
-    def _solve(self, proto, hint) -> None:
-        seconds = max(0.05, self.deadline - time.perf_counter())
-        params = parameters_pb2.SolveParametersProto(
-            random_seed=self.seed, relative_gap_tolerance=0.0, absolute_gap_tolerance=0.5
-        )
-        params.time_limit.FromTimedelta(datetime.timedelta(seconds=seconds))
-        try:
+    def _solve(self) -> None:
+        try:  # a failure (HiGHS, or reading its answer) only loses the candidate
+            proto, hint = _model(self.am, self.start_assign)
+            # HiGHS's clock starts after it has read the model; reading its answer back
+            # (greedy, evaluate) takes a moment too.
+            seconds = max(0.05, self.deadline - time.perf_counter() - READ_SECONDS)
+            params = parameters_pb2.SolveParametersProto(
+                random_seed=self.seed, relative_gap_tolerance=0.0, absolute_gap_tolerance=0.5
+            )
+            params.time_limit.FromTimedelta(datetime.timedelta(seconds=seconds))
             response = mathopt_solver.solve(
                 proto,
                 parameters_pb2.SOLVER_TYPE_HIGHS,
@@ -105,10 +116,9 @@ class Mip:
                 None,
                 self.interrupter.pybind_interrupter,
             )
-        except Exception as error:  # a HiGHS failure only loses the candidate
+            self._read(response)
+        except Exception as error:
             log.warning("HiGHS failed: %s", error)
-            return
-        self._read(response)
 
     def _read(self, response: result_pb2.SolveResultProto) -> None:
         a = self.am.arrays
@@ -123,12 +133,14 @@ class Mip:
             assign[a.pair_case[on]] = a.pair_provider[on]
             assign = greedy(a, assign)
             units = sum(evaluate(a, assign)[1].values())
+            if self.cancelled:
+                return
             if self.units is None or units < self.units:
                 self.units = units
                 self.solution = self.am.solution_of(assign)
                 self.code = cp_model.FEASIBLE
         log.info("HiGHS: %s money units", self.units)
-        if self.units is not None:
+        if self.units is not None and not self.cancelled:
             self.report(self.units)
 
 

@@ -192,7 +192,8 @@ def solve(
         # large models get the search only.
         second = beside(am, params)
         if second == "highs":  # HiGHS in CP-SAT's place
-            prover = Mip(am, start, params.seed, deadline, lambda u: watch.record(u, None))
+            report = lambda units: watch.record(units, None)  # noqa: E731
+            prover = Mip(am, start, params.seed, deadline, report)
         if second in ("highs", "cpsat"):
             prover.start(params.workers - 1)
         if columns_fit(am, params):
@@ -201,7 +202,7 @@ def solve(
             )
         now = time.perf_counter()
         left = max(0.0, deadline - now)
-        alone = large or second == "search"
+        alone = second == "search" or (large and second is None)
         share = 1.0 if prover.started or alone else LNS_SHARE
         # Before CP-SAT in the foreground, the search gets its share in deterministic time
         # and in wall-clock time (its steps can take several times longer than their
@@ -490,6 +491,7 @@ class _Watch(cp_model.CpSolverSolutionCallback):
         self.objective: Fraction | None = None
         self.bound: Fraction | None = None
         self.trace: list[dict[str, float | None]] = []
+        self.lock = threading.Lock()
 
     def record(self, objective: int | None, bound: int | None, seconds: float | None = None):
         """A point found outside CP-SAT (money units, constant included)."""
@@ -500,15 +502,19 @@ class _Watch(cp_model.CpSolverSolutionCallback):
         )
 
     def _update(self, objective: Fraction | None, bound: Fraction | None, seconds=None):
-        """Keep the best objective and bound (the search and CP-SAT run side by side)."""
-        better = objective is not None and (self.objective is None or objective < self.objective)
-        higher = bound is not None and (self.bound is None or bound > self.bound)
-        if better:
-            self.objective = objective
-        if higher:
-            self.bound = bound
-        if better or higher:
-            self._emit(seconds)
+        """Keep the best objective and bound (the search and CP-SAT or HiGHS run side by
+        side, in threads)."""
+        with self.lock:
+            better = objective is not None and (
+                self.objective is None or objective < self.objective
+            )
+            higher = bound is not None and (self.bound is None or bound > self.bound)
+            if better:
+                self.objective = objective
+            if higher:
+                self.bound = bound
+            if better or higher:
+                self._emit(seconds)
 
     def _dkk(self, value: float) -> Fraction:
         return Fraction(round(value) + self.constant, self.scale)

@@ -15,32 +15,50 @@ from bruteforce import RandomChooser, brute_force, random_instance_dict, to_json
 from test_cli import run_cli
 from test_columns import _gap
 
+import solver.mip as mip_module
 from solver import SolveParams, load_instance, solve, validate_instance
-from solver.arrays import derive
+from solver.arrays import NO, derive
 from solver.checker import check
 from solver.checker import evaluate as evaluate_independently
+from solver.gap import Gap, gap_instance
+from solver.gapbench import run_ours, run_plain_cpsat
 from solver.heuristic import evaluate, greedy
+from solver.lns import Outcome
 from solver.mip import Mip
 from solver.model import build_model
 
 solve_module = importlib.import_module("solver.solve")  # `solver.solve` is also the function
 
 
-def _highs(am, start) -> Mip:
-    """HiGHS to the end (its deadline out of reach), waited for."""
-    found = []
+def _highs(am, start, monkeypatch) -> tuple[Mip, list, list]:
+    """HiGHS to the end (its deadline out of reach), waited for; with HiGHS's answers and
+    the allocations the greedy got from them and gave back."""
+    found, answers, repairs = [], [], []
+    read, repair = Mip._read, mip_module.greedy
+
+    def keep_answer(self, response):
+        answers.append(response)
+        read(self, response)
+
+    def keep_repair(a, assign):
+        repairs.append((assign.copy(), repair(a, assign)))
+        return repairs[-1][1]
+
+    monkeypatch.setattr(Mip, "_read", keep_answer)
+    monkeypatch.setattr(mip_module, "greedy", keep_repair)
     mip = Mip(am, start, seed=0, deadline=time.perf_counter() + 600, report=found.append)
     mip.start()
     mip.join()
     assert found == ([] if mip.units is None else [mip.units])
-    return mip
+    return mip, answers, repairs
 
 
 @pytest.mark.parametrize("place_all", [False, True])
-def test_the_mip_optimum_is_the_brute_force_optimum(place_all):
+def test_the_mip_optimum_is_the_brute_force_optimum(place_all, monkeypatch):
     """Budgets, families, fixed costs, hours above included hours, locks, closing cases:
-    HiGHS solved to the end on the model's rows reaches the spec's optimum, and its
-    allocation passes the independent checker at that value."""
+    HiGHS solved to the end on the model's rows reaches the spec's optimum (its own
+    objective, offset included), the greedy keeps every placement of its answer (no rule
+    broken), and the allocation passes the independent checker at that value."""
     rng = random.Random(23)
     solved = 0
     for _ in range(120):
@@ -56,10 +74,15 @@ def test_the_mip_optimum_is_the_brute_force_optimum(place_all):
                 continue
             am.place_all()
         where = f"place_all {place_all}; instance: {to_json(doc)}"
-        mip = _highs(am, start)
+        mip, answers, repairs = _highs(am, start, monkeypatch)
         if best is None:
             continue  # no allocation keeps every rule (HiGHS may still find its rows' one)
         assert mip.units is not None, where
+        (answer,) = answers
+        highs_value = answer.solutions[0].primal_solution.objective_value
+        assert a.money(round(highs_value)) == best, f"HiGHS's objective {highs_value}; {where}"
+        raw, kept = repairs[0]
+        assert (kept[raw != NO] == raw[raw != NO]).all(), where
         found = a.money(mip.units)
         assert found == best, f"HiGHS {found}, brute force {best}; {where}"
         assign = am.assignment_of(mip.solution)
@@ -87,6 +110,11 @@ def test_solve_with_highs_beside_the_search_proves_the_brute_force_optimum():
         assert report.ok and report.evaluation.objective == best, where
 
 
+def _highs_answered(records) -> bool:
+    assert not [r for r in records if r.levelname == "WARNING"]  # e.g. "HiGHS failed"
+    return any("HiGHS:" in r.getMessage() and "money units" in r.getMessage() for r in records)
+
+
 def test_the_default_runs_highs_where_it_fits_and_the_flags_override(caplog):
     inst = _gap(10, 400, seed=2)
     runs = {}
@@ -94,7 +122,7 @@ def test_the_default_runs_highs_where_it_fits_and_the_flags_override(caplog):
         caplog.clear()
         with caplog.at_level("INFO", logger="solver.mip"):
             res = solve(inst, SolveParams(time_limit=4, workers=2, seed=0, mip=mip))
-        runs[mip] = any("HiGHS" in r.getMessage() for r in caplog.records), res
+        runs[mip] = _highs_answered(caplog.records), res
     assert runs[None][0] and runs[True][0] and not runs[False][0]
     for _ran, res in runs.values():
         assert res.status in ("optimal", "feasible") and res.bound <= res.objective
@@ -103,7 +131,49 @@ def test_the_default_runs_highs_where_it_fits_and_the_flags_override(caplog):
     caplog.clear()
     with caplog.at_level("INFO", logger="solver.mip"):
         solve(inst, SolveParams(time_limit=2, workers=1, seed=0, mip=True))
-    assert not any("HiGHS" in r.getMessage() for r in caplog.records)
+    assert not _highs_answered(caplog.records)
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_highs_allocation_is_reported_when_it_beats_the_search(large, monkeypatch):
+    """With the search doing nothing, the reported allocation is HiGHS's: the optimum
+    (proven by a plain CP-SAT model of the GAP), where the greedy start was worse; also on
+    models too large for CP-SAT (here PROVER_PAIRS is lowered), where only --mip runs it."""
+    if large:
+        monkeypatch.setattr(solve_module, "PROVER_PAIRS", 0)
+    monkeypatch.setattr(
+        solve_module, "improve", lambda am, start, units, *args, **kw: Outcome(start.copy(), units)
+    )
+    params = SolveParams(time_limit=20, workers=2, seed=0, lp=False, mip=True)
+    better = 0
+    for seed in range(8):
+        rng = random.Random(seed)
+        use = tuple(tuple(rng.randint(5, 25) for _ in range(20)) for _ in range(4))
+        # costs fall as loads rise, capacities tight (as chu1997 type d): greedy is not optimal
+        cost = tuple(tuple(40 - u + rng.randint(-5, 5) for u in row) for row in use)
+        capacity = tuple(int(0.28 * sum(row)) for row in use)
+        gap = Gap(f"g{seed}", cost, use, capacity)
+        optimum = run_plain_cpsat(gap, 20, 2, 0)
+        assert optimum.status == "optimal"
+        run, _ = run_ours(gap, params)
+        assert run.status == "feasible" and run.value == optimum.value, (seed, run, optimum)
+        a = derive(gap_instance(gap))
+        better += a.money(sum(evaluate(a, greedy(a))[1].values())) > optimum.value
+    assert better >= 3, f"the greedy start was worse than the optimum on {better} instances"
+
+
+def test_stop_returns_at_once_and_nothing_is_reported_after_it():
+    am = build_model(derive(_gap(10, 400, seed=3)))
+    start = greedy(am.arrays)
+    found = []
+    mip = Mip(am, start, seed=0, deadline=time.perf_counter() + 5, report=found.append)
+    mip.start()
+    mip.stop()
+    began = time.perf_counter()
+    mip.join()
+    assert time.perf_counter() - began < 1.0
+    mip.thread.join()  # HiGHS runs out its time in the background
+    assert found == [] and mip.solution is None
 
 
 def test_cli_solve_and_bench_gap_take_mip(tmp_path):
