@@ -164,12 +164,12 @@ def improve_two(
         while out.work < work and time.perf_counter() < deadline and not stop(out.units):
             half = rng.permutation(a.n_providers) < a.n_providers // 2
             share = min(ROUND_WORK, (work - out.work) / 2)
-            jobs = [
-                (models[t], out.assign, out.units, share, deadline, seed + 7919 * rounds + t,
-                 scores, fixed, stop, None, allowed)
+            searches = [
+                pool.submit(improve, models[t], out.assign, out.units, share, deadline,
+                            seed + 7919 * rounds + t, scores, fixed, stop, allowed=allowed)
                 for t, allowed in enumerate((half, ~half))
             ]  # fmt: skip
-            found = list(pool.map(lambda job: improve(*job), jobs))  # in order: deterministic
+            found = [s.result() for s in searches]  # in order: deterministic
             best = min(found, key=lambda o: o.units)  # the first search's on a tie
             moved = [o.assign != out.assign for o in found]
             if moved[0].any() and moved[1].any() and not (moved[0] & moved[1]).any():

@@ -126,9 +126,9 @@ class Mip:
             primal = solution.primal_solution
             if primal.feasibility_status != solution_pb2.SOLUTION_STATUS_FEASIBLE:
                 continue
-            values = np.zeros(len(self.am.model.proto.variables))
-            values[np.array(primal.variable_values.ids, int)] = primal.variable_values.values
-            on = np.flatnonzero(values[: self.am.n_pairs] > 0.5)
+            ids = np.array(primal.variable_values.ids, int)
+            values = np.array(primal.variable_values.values)
+            on = ids[(ids < self.am.n_pairs) & (values > 0.5)]  # the pairs come first
             assign = np.full(a.n_cases, NO, int)
             assign[a.pair_case[on]] = a.pair_provider[on]
             assign = greedy(a, assign)

@@ -171,7 +171,7 @@ def solve(
     prover = _Prover(am, params, watch, deadline)
     lns = None
     large = am.n_pairs > PROVER_PAIRS
-    alone = large  # the search without CP-SAT after it
+    searched = False  # the search ran to the end: no CP-SAT after it
     if params.lns and start is not None and params.workers == 1 and not large and PROBE_SHARE:
         # One worker: CP-SAT first, for a moment of deterministic time, which proves small
         # models at once. Otherwise the search starts from its allocation when better.
@@ -192,8 +192,7 @@ def solve(
         # large models get the search only.
         second = beside(am, params)
         if second == "highs":  # HiGHS in CP-SAT's place
-            report = lambda units: watch.record(units, None)  # noqa: E731
-            prover = Mip(am, start, params.seed, deadline, report)
+            prover = Mip(am, start, params.seed, deadline, watch.found)
         if second in ("highs", "cpsat"):
             prover.start(params.workers - 1)
         if columns_fit(am, params):
@@ -214,7 +213,7 @@ def solve(
             models, start, start_units, work, now + share * left, params.seed,
             _pair_costs(am) if relaxation is None else relaxation.reduced_costs, fixed,
             stop=lambda units: _proven(units, _best(lp_bound, prover.bound())),
-            report=lambda units: watch.record(units, None),
+            report=watch.found,
         )  # fmt: skip
         if lns.units < start_units:  # the search left its allocation as the model's hint
             start, start_units = lns.assign, lns.units
@@ -222,6 +221,7 @@ def solve(
                 fixed = _fix(am, relaxation, start, start_units, fixed)
         if lns.proven or _proven(start_units, _best(lp_bound, prover.bound())):
             prover.stop()
+        searched = lns.proven or alone
     proto = am.model.proto
     size = {
         "pairs": am.n_pairs,
@@ -243,7 +243,6 @@ def solve(
         params=_params(params),
         trace=watch.trace,
     )
-    searched = lns is not None and (lns.proven or alone)
     if start is not None and (_proven(start_units, lp_bound) or searched):
         # Proven optimal by the LP bound or the search, or a large model searched to the end.
         prover.join()
@@ -392,7 +391,7 @@ def _column_start(
     if units >= start_units:
         return start, start_units, fixed
     am.set_hint(assign)
-    watch.record(units, None)
+    watch.found(units)
     if relaxation is not None:
         fixed = _fix(am, relaxation, assign, units, fixed)
     return assign, units, fixed
@@ -500,6 +499,10 @@ class _Watch(cp_model.CpSolverSolutionCallback):
             None if bound is None else Fraction(bound, self.scale),
             seconds,
         )
+
+    def found(self, units: int) -> None:
+        """A new allocation worth `units` (the search's or HiGHS's)."""
+        self.record(units, None)
 
     def _update(self, objective: Fraction | None, bound: Fraction | None, seconds=None):
         """Keep the best objective and bound (the search and CP-SAT or HiGHS run side by

@@ -27,6 +27,9 @@ from typing import Any
 import pytest
 from varying import VARYING, without_varying
 
+from solver import load_instance
+from solver.checker import check
+
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "instances" / "tiny.json"
 TINY_OBJECTIVE = 798800
@@ -817,3 +820,22 @@ def test_check_finds_tampering(
     violations = [line for line in proc.stdout.splitlines() if line.startswith("violation:")]
     assert violations, proc.stdout
     assert_error_lines(proc)
+
+
+@pytest.mark.parametrize(
+    ("key", "solve_flag", "bench_flag"),
+    [("columns", "--columns", "--columns"), ("mip", "--mip", "--no-mip")],
+)
+def test_solve_and_bench_gap_take_the_engine_flags(key, solve_flag, bench_flag, tmp_path):
+    out = tmp_path / "alloc.json"
+    proc = run_cli("solve", "instances/ishoj-2018.json", solve_flag, "--time-limit", "10",
+                   "--workers", "2", "--out", out, "--quiet")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(out.read_text())
+    assert document["params"][key] is True
+    assert check(load_instance("instances/ishoj-2018.json"), document).ok
+    proc = run_cli("bench-gap", "benchmarks/gap/chu1997/a05100", bench_flag, "--time-limit", "10",
+                   "--workers", "2", "--json", tmp_path / "gap.json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads((tmp_path / "gap.json").read_text())["instances"][0]
+    assert row["status"] == "optimal" and row["value"] == 1698

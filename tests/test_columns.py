@@ -12,9 +12,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from bruteforce import RandomChooser, brute_force, random_instance_dict, to_json
-from test_cli import run_cli
 
-from solver import SolveParams, load_instance, solve, validate_instance
+from solver import SolveParams, solve, validate_instance
 from solver.arrays import NO, derive
 from solver.checker import check
 from solver.checker import evaluate as evaluate_independently
@@ -164,21 +163,6 @@ def test_solve_with_the_dive_proves_the_brute_force_optimum():
         assert res.status == "optimal" and abs(res.objective - best) <= Fraction(1, 10**6), where
         report = check(inst, json.loads(json.dumps(res.to_dict())))
         assert report.ok and report.evaluation.objective == best, where
-
-
-def test_cli_solve_and_bench_gap_take_columns(tmp_path):
-    out = tmp_path / "alloc.json"
-    proc = run_cli("solve", "instances/ishoj-2018.json", "--columns", "--time-limit", "10",
-                   "--workers", "2", "--out", out, "--quiet")  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    document = json.loads(out.read_text())
-    assert document["params"]["columns"] is True
-    assert check(load_instance("instances/ishoj-2018.json"), document).ok
-    proc = run_cli("bench-gap", "benchmarks/gap/chu1997/a05100", "--columns", "--time-limit", "10",
-                   "--workers", "2", "--json", tmp_path / "gap.json")  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    row = json.loads((tmp_path / "gap.json").read_text())["instances"][0]
-    assert row["status"] == "optimal" and row["value"] == 1698
 
 
 def _gap(agents: int, jobs: int, seed: int = 0):

@@ -17,7 +17,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from bruteforce import RandomChooser, brute_force, random_instance_dict, to_json
+from test_columns import _gap
 
+import solver.lns as lns_module
 from solver import SolveParams, solve, validate_instance
 from solver.arrays import derive
 from solver.checker import check
@@ -95,8 +97,6 @@ def test_the_search_never_worsens_and_leaves_the_model_as_it_found_it():
 
 def _gap_model(agents: int, jobs: int, seed: int):
     """A GAP instance's model (place_all), its greedy start and the start's value."""
-    from test_columns import _gap
-
     inst = _gap(agents, jobs, seed)
     a = derive(inst)
     am = build_model(a)
@@ -118,11 +118,18 @@ def test_steps_move_cases_only_among_the_allowed_providers():
     assert allowed[start[moved]].all() and allowed[out.assign[moved]].all()
 
 
-def test_two_searches_improve_keep_every_rule_and_repeat_for_a_seed():
-    """Two searches on two copies: the result passes the independent checker at its value,
-    is the same for the same seed, and both copies keep their domains, with the result as
-    hint."""
+def test_two_searches_improve_keep_every_rule_and_repeat_for_a_seed(monkeypatch):
+    """Two searches on two copies: their moves are merged, the result passes the
+    independent checker at its value, is the same for the same seed, and both copies keep
+    their domains, with the result as hint."""
     inst, a, am, start, units = _gap_model(12, 120, 5)
+    merges = []  # in `solver.lns` the greedy only checks a merge of the two searches' moves
+
+    def merge(a, assign):
+        merges.append(assign)
+        return greedy(a, assign)
+
+    monkeypatch.setattr(lns_module, "greedy", merge)
     outs = []
     for _ in range(2):
         models = (am, am.copy())
@@ -138,6 +145,7 @@ def test_two_searches_improve_keep_every_rule_and_repeat_for_a_seed():
         am.set_hint(start)
         outs.append(out)
     first, again = outs
+    assert merges, "the two searches' moves were never merged"
     assert first.units < units and first.improved > 0 and first.work >= 4.0 - 1e-9
     assert first.units == again.units and (first.assign == again.assign).all()
     placement = {a.case_ids[j]: a.provider_ids[i] for j, i in enumerate(first.assign) if i >= 0}
@@ -159,8 +167,6 @@ def test_two_searches_improve_keep_every_rule_and_repeat_for_a_seed():
     ],
 )
 def test_what_runs_beside_the_search(agents, jobs, workers, mip, expected):
-    from test_columns import _gap
-
     am = build_model(derive(_gap(agents, jobs)))
     params = SolveParams(workers=workers, mip=mip)
     assert solve_module.beside(am, params) == expected
@@ -168,8 +174,6 @@ def test_what_runs_beside_the_search(agents, jobs, workers, mip, expected):
 
 def test_solve_with_two_searches_keeps_every_rule(monkeypatch):
     """Models over SEARCH_PAIRS pairs get two searches (here the threshold is lowered)."""
-    from test_columns import _gap
-
     monkeypatch.setattr(solve_module, "SEARCH_PAIRS", 0)
     inst = _gap(10, 80, seed=6)
     res = solve(inst, SolveParams(time_limit=5, workers=2, seed=0, lp=False))

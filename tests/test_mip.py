@@ -12,11 +12,10 @@ from fractions import Fraction
 
 import pytest
 from bruteforce import RandomChooser, brute_force, random_instance_dict, to_json
-from test_cli import run_cli
 from test_columns import _gap
 
 import solver.mip as mip_module
-from solver import SolveParams, load_instance, solve, validate_instance
+from solver import SolveParams, solve, validate_instance
 from solver.arrays import NO, derive
 from solver.checker import check
 from solver.checker import evaluate as evaluate_independently
@@ -174,18 +173,3 @@ def test_stop_returns_at_once_and_nothing_is_reported_after_it():
     assert time.perf_counter() - began < 1.0
     mip.thread.join()  # HiGHS runs out its time in the background
     assert found == [] and mip.solution is None
-
-
-def test_cli_solve_and_bench_gap_take_mip(tmp_path):
-    out = tmp_path / "alloc.json"
-    proc = run_cli("solve", "instances/ishoj-2018.json", "--mip", "--time-limit", "10",
-                   "--workers", "2", "--out", out, "--quiet")  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    document = json.loads(out.read_text())
-    assert document["params"]["mip"] is True
-    assert check(load_instance("instances/ishoj-2018.json"), document).ok
-    proc = run_cli("bench-gap", "benchmarks/gap/chu1997/a05100", "--no-mip", "--time-limit",
-                   "10", "--workers", "2", "--json", tmp_path / "gap.json")  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    row = json.loads((tmp_path / "gap.json").read_text())["instances"][0]
-    assert row["status"] == "optimal" and row["value"] == 1698
