@@ -75,8 +75,10 @@ class Mip:
         self.units: int | None = None  # its allocation's objective, money units
 
     def start(self, workers: int = 1) -> None:
-        """HiGHS in a thread (one thread: math_opt cannot set HiGHS's thread count)."""
-        self.thread = threading.Thread(target=self._solve, daemon=True)
+        """HiGHS in a thread (one thread: math_opt cannot set HiGHS's thread count). The
+        model is read here, before the search changes the pair variables' domains."""
+        model = _model(self.am, self.start_assign)
+        self.thread = threading.Thread(target=self._solve, args=model, daemon=True)
         self.started = True
         self.thread.start()
 
@@ -95,9 +97,12 @@ class Mip:
         if self.thread is not None and not self.cancelled:
             self.thread.join()
 
-    def _solve(self) -> None:
+    def _solve(
+        self,
+        proto: model_pb2.ModelProto,
+        hint: model_parameters_pb2.ModelSolveParametersProto,
+    ) -> None:
         try:  # a failure (HiGHS, or reading its answer) only loses the candidate
-            proto, hint = _model(self.am, self.start_assign)
             # HiGHS's clock starts after it has read the model; reading its answer back
             # (greedy, evaluate) takes a moment too.
             seconds = max(0.05, self.deadline - time.perf_counter() - READ_SECONDS)
