@@ -8,18 +8,14 @@ a step that is infeasible proves its neighbourhood holds nothing better. Fixing 
 pair variables' domains in the model itself (only where a domain changes); both are undone
 at the end.
 
-A step frees the cases of a few providers: one provider drawn at random among those with
-cases, then others drawn in proportion to how many of its cases have one of their best
-few pairs there (BEST_PAIRS, by the LP reduced costs when there are some, else by the
+A step frees the cases of a few providers to move among them: one provider drawn at random
+among those with cases, then others drawn in proportion to how many of its cases have one
+of their best few pairs there (by the LP reduced costs when there are some, else by the
 pair's objective coefficient), so that cases can be exchanged between providers that
-compete for them. A freed case may stay or move to one of its best few pairs, wherever
-that provider is (its capacity left as the fixed cases leave it): smaller steps than
-moving every freed case among the chosen providers, which therefore grow larger, and
-better on GAP (docs/model.md, "Search"). Once
-every provider is chosen, the freed cases move anywhere among them. The number of
-providers grows after a step solved to the end (optimal or infeasible) and shrinks after
-one cut short. A step that frees every pair is the whole model: solved to the end, it
-proves the answer optimal (on small instances the search ends there).
+compete for them. The number of providers grows after a step solved to the end (optimal
+or infeasible) and shrinks after one cut short. A step that frees every pair is the whole
+model: solved to the end, it proves the answer optimal (on small instances the search ends
+there).
 
 `improve_two` runs two searches at once, one per core, on random halves of the providers,
 and merges their moves (models of over 100 000 pairs, where the second core has nothing
@@ -48,7 +44,7 @@ STEP_WORK = 0.2  # CP-SAT deterministic time per step
 # Providers per step: the first size; its growth after a step solved to optimality (fast
 # growth when that took under QUICK of the step's work) and its shrinking after one cut short.
 FIRST_SIZE, GROW, FAST_GROW, QUICK, SHRINK = 2.0, 1.15, 2.0, 0.1, 0.8
-BEST_PAIRS = 4  # a case's pairs that count when relating providers, and where it may move
+BEST_PAIRS = 4  # a case's pairs that count when relating providers
 ROUND_WORK = 2.0  # two searches at once: deterministic seconds per search per round
 
 
@@ -103,11 +99,7 @@ def improve(
         current = (out.assign[pc] == pp).astype(np.int64)
         chosen = _providers(rng, out.assign, rank, pc, pp, allowed, round(size))
         free = (out.assign == NO) | chosen[np.maximum(out.assign, 0)]
-        # The freed cases go to any of their best pairs (or stay); once every allowed
-        # provider is chosen, anywhere among them (the whole model when all are allowed).
-        whole = chosen.sum() >= allowed.sum()
-        movable = free[pc] & (chosen[pp] if whole else (rank < BEST_PAIRS) & allowed[pp])
-        movable |= free[pc] & (current == 1)
+        movable = free[pc] & chosen[pp]
         domains.set(np.where(movable, lo, current), np.where(movable, hi, current))
         _require_below(am, out.units)
         solver = cp_model.CpSolver()
