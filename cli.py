@@ -931,8 +931,21 @@ def sweep_cmd(base, varies, out, csv_out, jobs, cluster, time_limit, workers, se
     return EXIT_OK
 
 
+def native_output_to_stderr() -> None:
+    """Send what native libraries print to file descriptor 1 to stderr, and keep the real
+    stdout for Python's own output: HiGHS prints a debug line there on its own
+    (ERGO-Code/HiGHS#2783), which would spoil JSON written to stdout with '-'."""
+    sys.stdout.flush()
+    real = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = open(real, "w", encoding=sys.stdout.encoding, closefd=True)  # noqa: SIM115
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI with one-line errors and the documented exit codes."""
+    """Run the CLI with one-line errors and the documented exit codes. As a program of its
+    own (no `argv`), native libraries' prints go to stderr."""
+    if argv is None:
+        native_output_to_stderr()
     try:
         code = cli.main(args=argv, prog_name="allocate", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -839,3 +839,17 @@ def test_solve_and_bench_gap_take_the_engine_flags(key, solve_flag, bench_flag, 
     assert proc.returncode == 0, proc.stderr
     row = json.loads((tmp_path / "gap.json").read_text())["instances"][0]
     assert row["status"] == "optimal" and row["value"] == 1698
+
+
+def test_native_prints_go_to_stderr_and_python_output_to_stdout():
+    # As HiGHS does: a print to file descriptor 1 from below Python, during the run.
+    code = (
+        "import os, sys, cli; cli.native_output_to_stderr(); "
+        "os.write(1, b'native line\\n'); print('data'); sys.stdout.flush()"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "data\n"
+    assert "native line" in proc.stderr
