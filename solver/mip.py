@@ -76,7 +76,8 @@ class Mip:
 
     def start(self, workers: int = 1) -> None:
         """HiGHS in a thread (one thread: math_opt cannot set HiGHS's thread count). The
-        model is read here, before the search changes the pair variables' domains."""
+        model is read here, in the caller's thread (its rows and the variables' bounds as
+        built: neither the search's domains nor the reduced-cost fixing)."""
         model = _model(self.am, self.start_assign)
         self.thread = threading.Thread(target=self._solve, args=model, daemon=True)
         self.started = True

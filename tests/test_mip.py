@@ -168,8 +168,7 @@ def test_stop_returns_at_once_and_nothing_is_reported_after_it():
     mip = Mip(am, start, seed=0, deadline=time.perf_counter() + 5, report=found.append)
     mip.start()
     mip.stop()
-    began = time.perf_counter()
     mip.join()
-    assert time.perf_counter() - began < 1.0
-    mip.thread.join()  # HiGHS runs out its time in the background
+    assert mip.thread.is_alive()  # join returned while HiGHS runs out its 5 s
+    mip.thread.join()
     assert found == [] and mip.solution is None
