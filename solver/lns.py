@@ -12,10 +12,14 @@ A step frees the cases of a few providers to move among them: one provider drawn
 among those with cases, then others drawn in proportion to how many of its cases have one
 of their best few pairs there (by the LP reduced costs when there are some, else by the
 pair's objective coefficient), so that cases can be exchanged between providers that
-compete for them. The number of providers grows after a step solved to the end (optimal
-or infeasible) and shrinks after one cut short. A step that frees every pair is the whole
-model: solved to the end, it proves the answer optimal (on small instances the search ends
-there).
+compete for them. With PAIRS_FROM providers or more to choose from, a freed case instead
+stays or moves to one of its best few pairs, wherever that provider is (its capacity left
+as the fixed cases leave it): smaller steps, which therefore grow to more providers, and
+better on GAP with many agents (docs/model.md, "Search"); once every provider is chosen,
+the freed cases move anywhere among them. The number of providers grows after a step
+solved to the end (optimal or infeasible) and shrinks after one cut short. A step that
+frees every pair is the whole model: solved to the end, it proves the answer optimal (on
+small instances the search ends there).
 
 `improve_two` runs two searches at once, one per core, on random halves of the providers,
 and merges their moves (models of over 100 000 pairs, where the second core has nothing
@@ -44,7 +48,8 @@ STEP_WORK = 0.2  # CP-SAT deterministic time per step
 # Providers per step: the first size; its growth after a step solved to optimality (fast
 # growth when that took under QUICK of the step's work) and its shrinking after one cut short.
 FIRST_SIZE, GROW, FAST_GROW, QUICK, SHRINK = 2.0, 1.15, 2.0, 0.1, 0.8
-BEST_PAIRS = 4  # a case's pairs that count when relating providers
+BEST_PAIRS = 4  # a case's pairs that count when relating providers, and where it may move
+PAIRS_FROM = 40  # providers to choose from, from which freed cases move to their best pairs
 ROUND_WORK = 2.0  # two searches at once: deterministic seconds per search per round
 
 
@@ -93,13 +98,18 @@ def improve(
     allowed = np.ones(a.n_providers, bool) if allowed is None else allowed
     domains = _Domains(am, lo, hi)
     size, spent = FIRST_SIZE, 0.0
+    to_pairs = allowed.sum() >= PAIRS_FROM
     while spent < work and time.perf_counter() < deadline:
         if stop(out.units):
             break
         current = (out.assign[pc] == pp).astype(np.int64)
         chosen = _providers(rng, out.assign, rank, pc, pp, allowed, round(size))
         free = (out.assign == NO) | chosen[np.maximum(out.assign, 0)]
-        movable = free[pc] & chosen[pp]
+        if to_pairs and chosen.sum() < allowed.sum():
+            # The freed cases stay or go to one of their best pairs, wherever it is.
+            movable = free[pc] & (((rank < BEST_PAIRS) & allowed[pp]) | (current == 1))
+        else:
+            movable = free[pc] & chosen[pp]
         domains.set(np.where(movable, lo, current), np.where(movable, hi, current))
         _require_below(am, out.units)
         solver = cp_model.CpSolver()

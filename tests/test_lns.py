@@ -37,8 +37,11 @@ TWO = SolveParams(time_limit=20, workers=2, seed=0, columns=False)
 # mode: (params, module constants to set, whether the search must run on some instances)
 MODES = {
     "one worker": (ONE, {}, False),  # CP-SAT first proves these small models at once
-    "one worker, search first": (ONE, {"PROBE_SHARE": 0}, True),
-    "search alone": (TWO, {"PROVER_PAIRS": 0}, True),
+    "one worker, search first": (ONE, {(solve_module, "PROBE_SHARE"): 0}, True),
+    "search alone": (TWO, {(solve_module, "PROVER_PAIRS"): 0}, True),
+    "search alone, to the best pairs": (
+        TWO, {(solve_module, "PROVER_PAIRS"): 0, (lns_module, "PAIRS_FROM"): 1}, True,
+    ),
     "no LP": (SolveParams(time_limit=20, workers=2, seed=0, lp=False, columns=False), {}, True),
 }
 
@@ -53,8 +56,8 @@ def _instances(count: int, seed: int):
 @pytest.mark.parametrize("mode", list(MODES))
 def test_every_search_mode_proves_the_brute_force_optimum(mode, monkeypatch):
     params, constants, must_search = MODES[mode]
-    for name, value in constants.items():
-        monkeypatch.setattr(solve_module, name, value)
+    for (module, name), value in constants.items():
+        monkeypatch.setattr(module, name, value)
     searched = 0
     for doc, inst in _instances(40, 11):
         best, _ = brute_force(inst)
@@ -108,14 +111,41 @@ def _gap_model(agents: int, jobs: int, seed: int):
     return inst, a, am, start, units
 
 
-def test_steps_move_cases_only_among_the_allowed_providers():
+@pytest.mark.parametrize("pairs_from", [1, lns_module.PAIRS_FROM])
+def test_steps_move_cases_only_among_the_allowed_providers(pairs_from, monkeypatch):
+    monkeypatch.setattr(lns_module, "PAIRS_FROM", pairs_from)
     _inst, a, am, start, units = _gap_model(8, 60, 3)
     allowed = np.arange(a.n_providers) % 2 == 0
-    out = improve(am, start, units, 2.0, float("inf"), 0, np.zeros(am.n_pairs),
+    out = improve(am, start, units, 0.2, float("inf"), 0, np.zeros(am.n_pairs),
                   np.zeros(am.n_pairs, bool), allowed=allowed)  # fmt: skip
     assert out.improved > 0 and out.units < units
     moved = out.assign != start
     assert allowed[start[moved]].all() and allowed[out.assign[moved]].all()
+
+
+@pytest.mark.parametrize("pairs_from", [1, 100])
+def test_steps_keep_to_the_best_pairs_only_with_pairs_from_providers(pairs_from, monkeypatch):
+    # Steps of four providers of 12 (no growth): never every provider. From PAIRS_FROM
+    # providers a freed case may only stay or go to one of its BEST_PAIRS pairs of lowest
+    # score, wherever that provider is; below it, to any pair among the chosen providers.
+    monkeypatch.setattr(lns_module, "PAIRS_FROM", pairs_from)
+    for name, value in (("GROW", 1.0), ("FAST_GROW", 1.0), ("FIRST_SIZE", 4.0)):
+        monkeypatch.setattr(lns_module, name, value)
+    _inst, a, am, start, units = _gap_model(12, 80, 4)
+    # Best pairs: the cheapest among half of the pairs, chosen at random.
+    penalty = np.random.default_rng(1).random(am.n_pairs) < 0.5
+    scores = solve_module._pair_costs(am) + np.where(penalty, 10**9, 0)
+    out = improve(am, start, units, 0.1, float("inf"), 0, scores, np.zeros(am.n_pairs, bool))
+    assert out.improved > 0 and out.units < units
+    better = []  # per moved case: how many of its pairs score lower than its new one
+    for j in np.flatnonzero(out.assign != start).tolist():
+        mine = a.pair_case == j
+        new = scores[mine & (a.pair_provider == out.assign[j])][0]
+        better.append(int((scores[mine] < new).sum()))
+    if pairs_from == 1:
+        assert max(better) < lns_module.BEST_PAIRS, better
+    else:
+        assert max(better) >= lns_module.BEST_PAIRS, better
 
 
 def test_two_searches_improve_keep_every_rule_and_repeat_for_a_seed(monkeypatch):
