@@ -40,7 +40,9 @@ MODES = {
     "one worker, search first": (ONE, {(solve_module, "PROBE_SHARE"): 0}, True),
     "search alone": (TWO, {(solve_module, "PROVER_PAIRS"): 0}, True),
     "search alone, to the best pairs": (
-        TWO, {(solve_module, "PROVER_PAIRS"): 0, (lns_module, "PAIRS_FROM"): 1}, True,
+        TWO,
+        {(solve_module, "PROVER_PAIRS"): 0, (lns_module, "PAIRS_FROM"): 1},
+        True,
     ),
     "no LP": (SolveParams(time_limit=20, workers=2, seed=0, lp=False, columns=False), {}, True),
 }
