@@ -94,20 +94,22 @@ def improve(
     pc, pp = a.pair_case, a.pair_provider
     lo, hi = (bound[: am.n_pairs] for bound in am.bounds())
     hi = np.where(fixed, 0, hi)
-    rank = _ranks(pc, scores)
+    best = _ranks(pc, scores) < BEST_PAIRS  # each case's best pairs
     allowed = np.ones(a.n_providers, bool) if allowed is None else allowed
     domains = _Domains(am, lo, hi)
     size, spent = FIRST_SIZE, 0.0
-    to_pairs = allowed.sum() >= PAIRS_FROM
+    n_allowed = int(allowed.sum())
+    to_pairs = n_allowed >= PAIRS_FROM
+    reachable = best & allowed[pp]  # where a freed case may go in a step to the best pairs
     while spent < work and time.perf_counter() < deadline:
         if stop(out.units):
             break
         current = (out.assign[pc] == pp).astype(np.int64)
-        chosen = _providers(rng, out.assign, rank, pc, pp, allowed, round(size))
+        chosen = _providers(rng, out.assign, best, pc, pp, allowed, round(size))
         free = (out.assign == NO) | chosen[np.maximum(out.assign, 0)]
-        if to_pairs and chosen.sum() < allowed.sum():
+        if to_pairs and chosen.sum() < n_allowed:
             # The freed cases stay or go to one of their best pairs, wherever it is.
-            movable = free[pc] & (((rank < BEST_PAIRS) & allowed[pp]) | (current == 1))
+            movable = free[pc] & (reachable | (current == 1))
         else:
             movable = free[pc] & chosen[pp]
         domains.set(np.where(movable, lo, current), np.where(movable, hi, current))
@@ -123,7 +125,7 @@ def improve(
         solved = code in (cp_model.OPTIMAL, cp_model.INFEASIBLE)  # infeasible: none better
         if solved:
             quick = solver.deterministic_time < STEP_WORK * QUICK
-            size = min(size * (FAST_GROW if quick else GROW), allowed.sum())
+            size = min(size * (FAST_GROW if quick else GROW), n_allowed)
         else:
             size = max(size * SHRINK, FIRST_SIZE)
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -215,7 +217,7 @@ def _ranks(pair_case: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _providers(rng, assign, rank, pc, pp, allowed: np.ndarray, k: int) -> np.ndarray:
+def _providers(rng, assign, best, pc, pp, allowed: np.ndarray, k: int) -> np.ndarray:
     """A mask of `k` providers among those `allowed`: one with cases at random (any when
     none has), the rest related to it."""
     n_providers = len(allowed)
@@ -226,7 +228,7 @@ def _providers(rng, assign, rank, pc, pp, allowed: np.ndarray, k: int) -> np.nda
     chosen = np.zeros(n_providers, bool)
     chosen[first] = True
     if k > 1:
-        ours = (assign == first)[pc] & (rank < BEST_PAIRS)
+        ours = (assign == first)[pc] & best
         weight = np.bincount(pp[ours], minlength=n_providers).astype(float) + 0.1
         weight[first] = 0.0
         weight[~allowed] = 0.0
