@@ -133,6 +133,40 @@ def test_the_default_runs_highs_where_it_fits_and_the_flags_override(caplog):
     assert not _highs_answered(caplog.records)
 
 
+def _type_d_gap(seed: int) -> Gap:
+    """20 jobs, 4 agents: costs fall as loads rise, capacities tight (as chu1997 type d),
+    so the greedy is often not optimal."""
+    rng = random.Random(seed)
+    use = tuple(tuple(rng.randint(5, 25) for _ in range(20)) for _ in range(4))
+    cost = tuple(tuple(40 - u + rng.randint(-5, 5) for u in row) for row in use)
+    capacity = tuple(int(0.28 * sum(row)) for row in use)
+    return Gap(f"g{seed}", cost, use, capacity)
+
+
+def test_the_search_goes_on_from_highs_allocation_when_it_is_better(monkeypatch):
+    """HiGHS has MIP_SHARE of the time; then the search starts again, from HiGHS's
+    allocation where it beats the search's (here the search does nothing)."""
+    calls = []  # (allocation, value) each search starts from
+
+    def idle(am, start, units, *args, **kw):
+        calls.append((start.copy(), units))
+        return Outcome(start.copy(), units)
+
+    monkeypatch.setattr(solve_module, "improve", idle)
+    params = SolveParams(time_limit=10, workers=2, seed=0, lp=False, mip=True)
+    for seed in range(8):
+        gap = _type_d_gap(seed)
+        a, optimum = derive(gap_instance(gap)), run_plain_cpsat(gap, 20, 2, 0)
+        if a.money(sum(evaluate(a, greedy(a))[1].values())) > optimum.value:
+            break
+    else:
+        raise AssertionError("the greedy was optimal on every instance")
+    run, _ = run_ours(gap, params)
+    assert len(calls) == 2 and calls[1][1] < calls[0][1], [units for _, units in calls]
+    assert calls[1][1] == sum(evaluate(a, calls[1][0])[1].values())
+    assert a.money(calls[1][1]) == optimum.value == run.value
+
+
 @pytest.mark.parametrize("large", [False, True])
 def test_highs_allocation_is_reported_when_it_beats_the_search(large, monkeypatch):
     """With the search doing nothing, the reported allocation is HiGHS's: the optimum
@@ -146,12 +180,7 @@ def test_highs_allocation_is_reported_when_it_beats_the_search(large, monkeypatc
     params = SolveParams(time_limit=20, workers=2, seed=0, lp=False, mip=True)
     better = 0
     for seed in range(8):
-        rng = random.Random(seed)
-        use = tuple(tuple(rng.randint(5, 25) for _ in range(20)) for _ in range(4))
-        # costs fall as loads rise, capacities tight (as chu1997 type d): greedy is not optimal
-        cost = tuple(tuple(40 - u + rng.randint(-5, 5) for u in row) for row in use)
-        capacity = tuple(int(0.28 * sum(row)) for row in use)
-        gap = Gap(f"g{seed}", cost, use, capacity)
+        gap = _type_d_gap(seed)
         optimum = run_plain_cpsat(gap, 20, 2, 0)
         assert optimum.status == "optimal"
         run, _ = run_ours(gap, params)
