@@ -6,15 +6,15 @@ optimality in a minute, and HiGHS's heuristics (RINS, RENS, feasibility pump on 
 find allocations that the neighbourhood search misses (docs/model.md, "HiGHS beside the
 search"). The model is exact: every constraint of the CP-SAT model is a linear row
 (`solver.lp.model_rows`), every variable an integer within its bounds, and the objective
-the same. HiGHS starts from the search's start (a solution hint) and runs until the
-deadline or `stop()`.
+the same. HiGHS starts from the search's start (a solution hint) and runs until its
+deadline (`solver.solve.MIP_SHARE` of the time) or `stop()`.
 
 Its allocation is only a candidate: `solver.heuristic.greedy` keeps its placements that
 satisfy every rule (HiGHS works in floating point) and the spec's objective (`evaluate`)
-values it; `solver.solve` reports it when it beats the search's. HiGHS's own bound is not
+values it; `solver.solve` continues the search from it when it beats the search's. HiGHS's own bound is not
 reported: it is a floating-point figure, not a proof (the LP's bound is, see `solver.lp`).
-HiGHS stops on the wall clock, so where its allocation is reported the run is not
-reproducible, as with CP-SAT's own search on the wall clock.
+HiGHS stops on the wall clock, and the search goes on from its allocation when better, so
+runs with HiGHS are not reproducible, as with CP-SAT's own search on the wall clock.
 
 HiGHS runs through math_opt, not pywraplp (which drops HiGHS's incumbent at the time
 limit, google/or-tools#5016), from a model proto filled from numpy arrays in bulk.

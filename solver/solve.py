@@ -219,8 +219,10 @@ def solve(
         def stop(units: int) -> bool:
             return _proven(units, _best(lp_bound, prover.bound()))
 
+        # Beside HiGHS the search's first phase ends with HiGHS's time (its share of the
+        # deterministic time too, so that the second phase always has some).
         lns = search(
-            models, start, start_units, work,
+            models, start, start_units, MIP_SHARE * work if second == "highs" else work,
             prover.deadline if second == "highs" else now + share * left,
             params.seed, scores, fixed, stop=stop, report=watch.found,
         )  # fmt: skip
@@ -229,7 +231,9 @@ def solve(
             if relaxation is not None:
                 fixed = _fix(am, relaxation, start, start_units, fixed)
         if second == "highs" and not (lns.proven or stop(start_units)):
-            # HiGHS's time is up: the search goes on from the better allocation.
+            # HiGHS's time is up: the search goes on from the better allocation (`join`
+            # waits for HiGHS's answer to be read: HiGHS stops READ_SECONDS before its
+            # deadline to leave time for it).
             prover.join()
             if prover.units is not None and prover.units < start_units:
                 start, start_units = am.assignment_of(prover.solution), prover.units

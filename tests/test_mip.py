@@ -146,14 +146,16 @@ def _type_d_gap(seed: int) -> Gap:
 def test_the_search_goes_on_from_highs_allocation_when_it_is_better(monkeypatch):
     """HiGHS has MIP_SHARE of the time; then the search starts again, from HiGHS's
     allocation where it beats the search's (here the search does nothing)."""
-    calls = []  # (allocation, value) each search starts from
+    calls = []  # each search's start, its value, work, deadline and seed
 
-    def idle(am, start, units, *args, **kw):
-        calls.append((start.copy(), units))
-        return Outcome(start.copy(), units)
+    def idle(am, start, units, work, deadline, seed, *args, **kw):
+        # the model's hint is the start's, as `improve` requires
+        assert list(am.model.proto.solution_hint.values) == am.solution_of(start).tolist()
+        calls.append((start.copy(), units, work, deadline, seed))
+        return Outcome(start.copy(), units, work=0.0)
 
     monkeypatch.setattr(solve_module, "improve", idle)
-    params = SolveParams(time_limit=10, workers=2, seed=0, lp=False, mip=True)
+    params = SolveParams(time_limit=10, workers=2, seed=0, lp=False, columns=False, mip=True)
     for seed in range(8):
         gap = _type_d_gap(seed)
         a, optimum = derive(gap_instance(gap)), run_plain_cpsat(gap, 20, 2, 0)
@@ -162,8 +164,12 @@ def test_the_search_goes_on_from_highs_allocation_when_it_is_better(monkeypatch)
     else:
         raise AssertionError("the greedy was optimal on every instance")
     run, _ = run_ours(gap, params)
-    assert len(calls) == 2 and calls[1][1] < calls[0][1], [units for _, units in calls]
+    assert len(calls) == 2 and calls[1][1] < calls[0][1], [c[1] for c in calls]
     assert calls[1][1] == sum(evaluate(a, calls[1][0])[1].values())
+    # the first search ends with HiGHS's share of the time, the second gets the rest
+    (_, _, work, first_end, seed), (_, _, more, end, next_seed) = calls
+    assert first_end < end and next_seed == seed + 1
+    assert work == pytest.approx(solve_module.MIP_SHARE * (work + more))
     assert a.money(calls[1][1]) == optimum.value == run.value
 
 
