@@ -11,10 +11,11 @@ deadline (`solver.solve.MIP_SHARE` of the time) or `stop()`.
 
 Its allocation is only a candidate: `solver.heuristic.greedy` keeps its placements that
 satisfy every rule (HiGHS works in floating point) and the spec's objective (`evaluate`)
-values it; `solver.solve` continues the search from it when it beats the search's. HiGHS's own bound is not
-reported: it is a floating-point figure, not a proof (the LP's bound is, see `solver.lp`).
-HiGHS stops on the wall clock, and the search goes on from its allocation when better, so
-runs with HiGHS are not reproducible, as with CP-SAT's own search on the wall clock.
+values it; `solver.solve` continues the search from it when it beats the search's.
+HiGHS's own bound is not reported: it is a floating-point figure, not a proof (the LP's
+bound is, see `solver.lp`). HiGHS stops on the wall clock, and the search goes on from its
+allocation when better, so runs with HiGHS are not reproducible, as with CP-SAT's own
+search on the wall clock.
 
 HiGHS runs through math_opt, not pywraplp (which drops HiGHS's incumbent at the time
 limit, google/or-tools#5016), from a model proto filled from numpy arrays in bulk.
@@ -63,8 +64,9 @@ class Mip:
         seed: int,
         deadline: float,
         report: Callable[[int], None],
+        core: np.ndarray | None = None,
     ):
-        self.am, self.start_assign = am, start
+        self.am, self.start_assign, self.core = am, start, core
         self.seed, self.deadline, self.report = seed, deadline, report
         self.interrupter = solve_interrupter.SolveInterrupter()
         self.cancelled = False
@@ -78,7 +80,7 @@ class Mip:
         """HiGHS in a thread (one thread: math_opt cannot set HiGHS's thread count). The
         model is read here, in the caller's thread (its rows and the variables' bounds as
         built: neither the search's domains nor the reduced-cost fixing)."""
-        model = _model(self.am, self.start_assign)
+        model = _model(self.am, self.start_assign, self.core)
         self.thread = threading.Thread(target=self._solve, args=model, daemon=True)
         self.started = True
         self.thread.start()
@@ -151,10 +153,14 @@ class Mip:
 
 
 def _model(
-    am: AllocationModel, start: np.ndarray
+    am: AllocationModel, start: np.ndarray, core: np.ndarray | None = None
 ) -> tuple[model_pb2.ModelProto, model_parameters_pb2.ModelSolveParametersProto]:
-    """The model as a math_opt MIP (every variable an integer) and `start` as its hint."""
+    """The model as a math_opt MIP (every variable an integer) and `start` as its hint;
+    pairs outside `core` (a mask over the pairs, default all in) fixed to 0."""
     rows = model_rows(am)
+    var_hi = rows.var_hi.copy()
+    if core is not None:
+        var_hi[: am.n_pairs][~core] = 0
     csr = rows.matrix.tocsr()
     csr.sum_duplicates()  # canonical: row-major, columns sorted, no duplicates
     csr.eliminate_zeros()
@@ -164,7 +170,7 @@ def _model(
     v = proto.variables
     v.ids.extend(range(n))
     v.lower_bounds.extend(rows.var_lo.tolist())
-    v.upper_bounds.extend(rows.var_hi.tolist())
+    v.upper_bounds.extend(var_hi.tolist())
     v.integers.extend([True] * n)
     costs = np.flatnonzero(rows.cost)
     proto.objective.offset = float(rows.constant)
