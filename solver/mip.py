@@ -64,9 +64,8 @@ class Mip:
         seed: int,
         deadline: float,
         report: Callable[[int], None],
-        core: np.ndarray | None = None,
     ):
-        self.am, self.start_assign, self.core = am, start, core
+        self.am, self.start_assign = am, start
         self.seed, self.deadline, self.report = seed, deadline, report
         self.interrupter = solve_interrupter.SolveInterrupter()
         self.cancelled = False
@@ -80,7 +79,7 @@ class Mip:
         """HiGHS in a thread (one thread: math_opt cannot set HiGHS's thread count). The
         model is read here, in the caller's thread (its rows and the variables' bounds as
         built: neither the search's domains nor the reduced-cost fixing)."""
-        model = _model(self.am, self.start_assign, self.core)
+        model = _model(self.am, self.start_assign)
         self.thread = threading.Thread(target=self._solve, args=model, daemon=True)
         self.started = True
         self.thread.start()
@@ -153,14 +152,10 @@ class Mip:
 
 
 def _model(
-    am: AllocationModel, start: np.ndarray, core: np.ndarray | None = None
+    am: AllocationModel, start: np.ndarray
 ) -> tuple[model_pb2.ModelProto, model_parameters_pb2.ModelSolveParametersProto]:
-    """The model as a math_opt MIP (every variable an integer) and `start` as its hint;
-    pairs outside `core` (a mask over the pairs, default all in) fixed to 0."""
+    """The model as a math_opt MIP (every variable an integer) and `start` as its hint."""
     rows = model_rows(am)
-    var_hi = rows.var_hi.copy()
-    if core is not None:
-        var_hi[: am.n_pairs][~core] = 0
     csr = rows.matrix.tocsr()
     csr.sum_duplicates()  # canonical: row-major, columns sorted, no duplicates
     csr.eliminate_zeros()
@@ -170,7 +165,7 @@ def _model(
     v = proto.variables
     v.ids.extend(range(n))
     v.lower_bounds.extend(rows.var_lo.tolist())
-    v.upper_bounds.extend(var_hi.tolist())
+    v.upper_bounds.extend(rows.var_hi.tolist())
     v.integers.extend([True] * n)
     costs = np.flatnonzero(rows.cost)
     proto.objective.offset = float(rows.constant)
