@@ -10,6 +10,7 @@ import random
 import time
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from bruteforce import RandomChooser, brute_force, random_instance_dict, to_json
 from test_columns import _gap
@@ -143,9 +144,11 @@ def _type_d_gap(seed: int) -> Gap:
     return Gap(f"g{seed}", cost, use, capacity)
 
 
-def test_the_search_goes_on_from_highs_allocation_when_it_is_better(monkeypatch):
+@pytest.mark.parametrize("highs_better", [True, False])
+def test_the_search_goes_on_from_highs_allocation_only_when_it_is_better(highs_better, monkeypatch):
     """HiGHS has MIP_SHARE of the time; then the search starts again, from HiGHS's
-    allocation where it beats the search's (here the search does nothing)."""
+    allocation where it beats the search's (here the search does nothing), else from the
+    search's own (here HiGHS's answer is replaced by one that places no case)."""
     calls = []  # each search's start, its value, work, deadline and seed
 
     def idle(am, start, units, work, deadline, seed, *args, **kw):
@@ -154,7 +157,16 @@ def test_the_search_goes_on_from_highs_allocation_when_it_is_better(monkeypatch)
         calls.append((start.copy(), units, work, deadline, seed))
         return Outcome(start.copy(), units, work=0.0)
 
+    def worse(self):  # HiGHS's answer, replaced by a worse allocation
+        join(self)
+        empty = np.full(self.am.arrays.n_cases, NO)
+        self.solution = self.am.solution_of(empty)
+        self.units = sum(evaluate(self.am.arrays, empty)[1].values())
+
+    join = Mip.join
     monkeypatch.setattr(solve_module, "improve", idle)
+    if not highs_better:
+        monkeypatch.setattr(Mip, "join", worse)
     params = SolveParams(time_limit=10, workers=2, seed=0, lp=False, columns=False, mip=True)
     for seed in range(8):
         gap = _type_d_gap(seed)
@@ -164,14 +176,19 @@ def test_the_search_goes_on_from_highs_allocation_when_it_is_better(monkeypatch)
     else:
         raise AssertionError("the greedy was optimal on every instance")
     run, _ = run_ours(gap, params)
-    assert len(calls) == 2 and calls[1][1] < calls[0][1], [c[1] for c in calls]
-    assert calls[1][1] == sum(evaluate(a, calls[1][0])[1].values())
+    assert len(calls) == 2, [c[1] for c in calls]
+    (first, value, work, first_end, seed), (then, then_value, more, end, next_seed) = calls
+    assert then_value == sum(evaluate(a, then)[1].values())
+    if highs_better:
+        assert then_value < value
+        assert a.money(then_value) == optimum.value == run.value
+    else:
+        assert (then == first).all() and then_value == value
+        assert a.money(value) == run.value > optimum.value
     # the first search ends with HiGHS's share of the time; the second gets the work the
     # first left (all of it here) and runs to the end
-    (_, _, work, first_end, seed), (_, _, more, end, next_seed) = calls
     assert first_end < end and next_seed == seed + 1
     assert work == pytest.approx(solve_module.MIP_SHARE * more)
-    assert a.money(calls[1][1]) == optimum.value == run.value
 
 
 @pytest.mark.parametrize("large", [False, True])
