@@ -95,9 +95,7 @@ class _Master:
         a = am.arrays
         self.deadline, self.solves, self.budget = deadline, 0, solves
         pc, pp = a.pair_case, a.pair_provider
-        cost = pair_cost.copy()
-        for _var, billed, _included in am.excess:  # hours above included: estimate
-            cost[billed] += a.pair_load[billed] * a.hour_price[pp[billed]]
+        cost = am.core_costs(pair_cost)  # hours above included: estimate
         usable = ~fixed & ((a.case_lock[pc] == NO) | (a.case_lock[pc] == pp))
         self.n_cases, self.n_providers = a.n_cases, a.n_providers
         # per provider: its usable pairs' cases, loads (scaled) and costs

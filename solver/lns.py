@@ -41,6 +41,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from solver.arrays import NO
+from solver.exchange import Exchanges
 from solver.heuristic import evaluate, greedy
 from solver.model import AllocationModel
 
@@ -55,6 +56,9 @@ ROUND_WORK = 2.0  # two searches at once: deterministic seconds per search per r
 # twice as many steps as the default 1, in half the time (unseen GAP d40400, one core from
 # the LP's start: 24 500 after 60 s against 24 624 with 1; docs/model.md, "Search").
 STEP_LINEARIZATION = 2
+# Exchanges (`solver.exchange`) and CP-SAT steps take turns, this much deterministic time
+# each: exchanges first (0: steps only).
+EXCHANGE_WORK, STEPS_WORK = 3.0, 3.0
 
 
 @dataclass
@@ -105,9 +109,30 @@ def improve(
     n_allowed = int(allowed.sum())
     to_pairs = n_allowed >= PAIRS_FROM
     reachable = best & allowed[pp]  # where a freed case may go in a step to the best pairs
+    exchanges = Exchanges(am, hi > 0) if EXCHANGE_WORK else None
+    steps_until = 0.0  # CP-SAT steps until `spent` reaches this, then exchanges
+
+    def keep(assign: np.ndarray) -> None:
+        out.assign = assign
+        out.units = sum(evaluate(a, assign)[1].values())
+        out.improved += 1
+        am.set_hint(assign)
+        if report is not None:
+            report(out.units)
+
     while spent < work and time.perf_counter() < deadline:
         if stop(out.units):
             break
+        if exchanges is not None and spent >= steps_until:
+            found = exchanges.search(
+                out.assign, out.units, min(EXCHANGE_WORK, work - spent), deadline, rng,
+                allowed, stop,
+            )  # fmt: skip
+            spent += found.work
+            steps_until = spent + STEPS_WORK
+            if found.units < out.units:
+                keep(found.assign)
+            continue
         current = (out.assign[pc] == pp).astype(np.int64)
         chosen = _providers(rng, out.assign, best, pc, pp, allowed, round(size))
         free = (out.assign == NO) | chosen[np.maximum(out.assign, 0)]
@@ -136,12 +161,7 @@ def improve(
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             solution = np.array(solver.response_proto.solution, np.int64)
             if am.value(solution) < out.units:
-                out.assign = am.assignment_of(solution)
-                out.units = sum(evaluate(a, out.assign)[1].values())
-                out.improved += 1
-                am.set_hint(out.assign)
-                if report is not None:
-                    report(out.units)
+                keep(am.assignment_of(solution))
         if solved and (movable | (hi == 0)).all():
             # Every pair was free: the step solved the whole model.
             out.proven = True
@@ -210,6 +230,35 @@ def improve_two(
             for am in models:  # both start the next round from the allocation kept
                 am.set_hint(out.assign)
     out.seconds = time.perf_counter() - started
+    return out
+
+
+def improve_each(
+    models: tuple[AllocationModel, AllocationModel],
+    starts: tuple[np.ndarray, np.ndarray],
+    units: tuple[int, int],
+    work: float,
+    deadline: float,
+    seed: int,
+    scores: np.ndarray,
+    fixed: np.ndarray,
+    stop: Callable[[int], bool] = lambda units: False,
+    report: Callable[[int], None] | None = None,
+) -> Outcome:
+    """`improve` from each of two allocations at once, one per core, each on its own copy of
+    the model (hinted with its allocation), with `work` deterministic seconds each; the
+    better outcome (the first on a tie), with the first model's hint set to it."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        searches = [
+            pool.submit(improve, models[t], starts[t], units[t], work, deadline, seed + t,
+                        scores, fixed, stop, report)
+            for t in range(2)
+        ]  # fmt: skip
+        found = [s.result() for s in searches]
+    out = min(found, key=lambda o: o.units)
+    models[0].set_hint(out.assign)
+    out.steps, out.improved = sum(o.steps for o in found), sum(o.improved for o in found)
+    out.work = sum(o.work for o in found)
     return out
 
 

@@ -111,6 +111,23 @@ class AllocationModel:
         """Objective (money units, constant included) of a full variable assignment."""
         return int(solution[self.objective_vars] @ self.objective_coeffs) + self.constant
 
+    def pair_costs(self) -> np.ndarray:
+        """Each pair variable's objective coefficient (money units)."""
+        cost = np.zeros(self.n_pairs, np.int64)
+        on_pairs = self.objective_vars < self.n_pairs
+        np.add.at(cost, self.objective_vars[on_pairs], self.objective_coeffs[on_pairs])
+        return cost
+
+    def core_costs(self, pair_cost: np.ndarray | None = None) -> np.ndarray:
+        """What each pair costs on its own: `pair_cost` (default `pair_costs()`) plus, where
+        hours above the included hours are billed through an excess variable, the pair's
+        hours at the hourly price (an estimate from above)."""
+        a = self.arrays
+        cost = (self.pair_costs() if pair_cost is None else pair_cost).copy()
+        for _var, billed, _included in self.excess:
+            cost[billed] += a.pair_load[billed] * a.hour_price[a.pair_provider[billed]]
+        return cost
+
     def assignment_of(self, solution: np.ndarray) -> np.ndarray:
         """Provider index per active case, or NO, from the values of all variables."""
         a = self.arrays

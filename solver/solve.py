@@ -19,7 +19,7 @@ from solver.columns import dive
 from solver.conflicts import lock_conflicts
 from solver.heuristic import evaluate, greedy
 from solver.instance import Instance
-from solver.lns import improve, improve_two
+from solver.lns import improve, improve_each, improve_two
 from solver.lp import Relaxation, relax
 from solver.mip import Mip
 from solver.model import AllocationModel, build_model
@@ -214,7 +214,7 @@ def solve(
         search, models, work = improve, am, share * left
         if second == "search":  # two searches, one per core: twice the deterministic time
             search, models, work = improve_two, (am, am.copy()), 2 * work
-        scores = _pair_costs(am) if relaxation is None else relaxation.reduced_costs
+        scores = am.pair_costs() if relaxation is None else relaxation.reduced_costs
 
         def stop(units: int) -> bool:
             return _proven(units, _best(lp_bound, prover.bound()))
@@ -231,19 +231,33 @@ def solve(
             if relaxation is not None:
                 fixed = _fix(am, relaxation, start, start_units, fixed)
         if second == "highs" and not (lns.proven or stop(start_units)):
-            # HiGHS's time is up: the search goes on from the better allocation (`join`
-            # waits for HiGHS's answer to be read: HiGHS stops READ_SECONDS before its
-            # deadline to leave time for it).
+            # HiGHS's time is up: the search goes on from the better allocation, and from
+            # the other too (`join` waits for HiGHS's answer to be read: HiGHS stops
+            # READ_SECONDS before its deadline to leave time for it).
             prover.join()
-            if prover.units is not None and prover.units < start_units:
-                start, start_units = am.assignment_of(prover.solution), prover.units
+            starts = [(start, start_units)]  # the search's, and HiGHS's where it differs
+            if prover.units is not None:
+                theirs = am.assignment_of(prover.solution)
+                if (theirs != start).any():
+                    starts.append((theirs, prover.units))
+            starts.sort(key=lambda s: s[1])  # the better first (the search's on a tie)
+            if starts[0][1] < start_units:
+                start, start_units = starts[0]
                 am.set_hint(start)
                 if relaxation is not None:
                     fixed = _fix(am, relaxation, start, start_units, fixed)
-            more = improve(
-                am, start, start_units, max(0.0, work - lns.work), deadline,
-                params.seed + 1, scores, fixed, stop=stop, report=watch.found,
-            )  # fmt: skip
+            args = (max(0.0, work - lns.work), deadline, params.seed + 1, scores, fixed)
+            if len(starts) == 1:
+                more = improve(am, start, start_units, *args, stop=stop, report=watch.found)
+            else:
+                # Both go on, one per core (HiGHS's is free now): from HiGHS's allocation
+                # the search often reaches a better basin than from its own, even when its
+                # own is better now (docs/model.md, "HiGHS beside the search").
+                other = am.copy()
+                other.set_hint(starts[1][0])
+                more = improve_each(
+                    (am, other), *zip(*starts, strict=True), *args, stop=stop, report=watch.found
+                )
             more.steps, more.improved = more.steps + lns.steps, more.improved + lns.improved
             more.seconds += lns.seconds
             lns = more
@@ -411,7 +425,7 @@ def _column_start(
     follows the time limit (not the time left), so that it is the same on every run."""
     budget = math.ceil(COLUMN_SOLVES * time_limit)
     left = max(0.0, deadline - time.perf_counter())
-    assign = dive(am, _pair_costs(am), fixed, start, budget, deadline - (1 - COLUMN_SHARE) * left)
+    assign = dive(am, am.pair_costs(), fixed, start, budget, deadline - (1 - COLUMN_SHARE) * left)
     if assign is None:
         return start, start_units, fixed
     assign = greedy(am.arrays, assign)
@@ -473,14 +487,6 @@ def _fix(
 
 def _proven(units: int | None, bound: int | None) -> bool:
     return units is not None and bound is not None and units <= bound
-
-
-def _pair_costs(am: AllocationModel) -> np.ndarray:
-    """Each pair variable's objective coefficient."""
-    cost = np.zeros(am.n_pairs, np.int64)
-    on_pairs = am.objective_vars < am.n_pairs
-    np.add.at(cost, am.objective_vars[on_pairs], am.objective_coeffs[on_pairs])
-    return cost
 
 
 def _units(bound: float, constant: int) -> int | None:

@@ -25,7 +25,7 @@ from solver.model import build_model
 
 
 def _coefficients(am) -> np.ndarray:
-    return importlib.import_module("solver.solve")._pair_costs(am)
+    return am.pair_costs()
 
 
 def _random_gaps(count: int, seed: int):

@@ -131,12 +131,14 @@ def test_steps_keep_to_the_best_pairs_only_with_pairs_from_providers(pairs_from,
     # providers a freed case may only stay or go to one of its BEST_PAIRS pairs of lowest
     # score, wherever that provider is; below it, to any pair among the chosen providers.
     monkeypatch.setattr(lns_module, "PAIRS_FROM", pairs_from)
-    for name, value in (("GROW", 1.0), ("FAST_GROW", 1.0), ("FIRST_SIZE", 4.0)):
+    # CP-SAT steps only: exchanges (`solver.exchange`) move cases to any pair
+    settings = (("GROW", 1.0), ("FAST_GROW", 1.0), ("FIRST_SIZE", 4.0), ("EXCHANGE_WORK", 0))
+    for name, value in settings:
         monkeypatch.setattr(lns_module, name, value)
     _inst, a, am, start, units = _gap_model(12, 80, 4)
     # Best pairs: the cheapest among half of the pairs, chosen at random.
     penalty = np.random.default_rng(1).random(am.n_pairs) < 0.5
-    scores = solve_module._pair_costs(am) + np.where(penalty, 10**9, 0)
+    scores = am.pair_costs() + np.where(penalty, 10**9, 0)
     out = improve(am, start, units, 0.1, float("inf"), 0, scores, np.zeros(am.n_pairs, bool))
     assert out.improved > 0 and out.units < units
     better = []  # per moved case: how many of its pairs score lower than its new one

@@ -15,6 +15,7 @@ import pytest
 from bruteforce import RandomChooser, brute_force, random_instance_dict, to_json
 from test_columns import _gap
 
+import solver.lns as lns_module
 import solver.mip as mip_module
 from solver import SolveParams, solve, validate_instance
 from solver.arrays import NO, derive
@@ -144,11 +145,12 @@ def _type_d_gap(seed: int) -> Gap:
     return Gap(f"g{seed}", cost, use, capacity)
 
 
-@pytest.mark.parametrize("highs_better", [True, False])
-def test_the_search_goes_on_from_highs_allocation_only_when_it_is_better(highs_better, monkeypatch):
-    """HiGHS has MIP_SHARE of the time; then the search starts again, from HiGHS's
-    allocation where it beats the search's (here the search does nothing), else from the
-    search's own (here HiGHS's answer is replaced by one that places no case)."""
+@pytest.mark.parametrize("highs", ["better", "worse", "same"])
+def test_after_highs_the_search_goes_on_from_both_allocations(highs, monkeypatch):
+    """HiGHS has MIP_SHARE of the time; then the search goes on from the better of HiGHS's
+    allocation and its own (here the search does nothing), and from the other too, one per
+    core, when they differ: HiGHS's answer as it is (the optimum, better than the greedy
+    start), replaced by one that places no case (worse), or by the search's own (same)."""
     calls = []  # each search's start, its value, work, deadline and seed
 
     def idle(am, start, units, work, deadline, seed, *args, **kw):
@@ -157,16 +159,17 @@ def test_the_search_goes_on_from_highs_allocation_only_when_it_is_better(highs_b
         calls.append((start.copy(), units, work, deadline, seed))
         return Outcome(start.copy(), units, work=0.0)
 
-    def worse(self):  # HiGHS's answer, replaced by a worse allocation
+    def replaced(self):  # HiGHS's answer, replaced
         join(self)
-        empty = np.full(self.am.arrays.n_cases, NO)
-        self.solution = self.am.solution_of(empty)
-        self.units = sum(evaluate(self.am.arrays, empty)[1].values())
+        other = np.full(self.am.arrays.n_cases, NO) if highs == "worse" else self.start_assign
+        self.solution = self.am.solution_of(other)
+        self.units = sum(evaluate(self.am.arrays, other)[1].values())
 
     join = Mip.join
     monkeypatch.setattr(solve_module, "improve", idle)
-    if not highs_better:
-        monkeypatch.setattr(Mip, "join", worse)
+    monkeypatch.setattr(lns_module, "improve", idle)  # the two searches of `improve_each`
+    if highs != "better":
+        monkeypatch.setattr(Mip, "join", replaced)
     params = SolveParams(time_limit=10, workers=2, seed=0, lp=False, columns=False, mip=True)
     for seed in range(8):
         gap = _type_d_gap(seed)
@@ -176,19 +179,25 @@ def test_the_search_goes_on_from_highs_allocation_only_when_it_is_better(highs_b
     else:
         raise AssertionError("the greedy was optimal on every instance")
     run, _ = run_ours(gap, params)
-    assert len(calls) == 2, [c[1] for c in calls]
-    (first, value, work, first_end, seed), (then, then_value, more, end, next_seed) = calls
-    assert then_value == sum(evaluate(a, then)[1].values())
-    if highs_better:
-        assert then_value < value
-        assert a.money(then_value) == optimum.value == run.value
-    else:
-        assert (then == first).all() and then_value == value
+    (first, value, work, first_end, seed), *then = calls
+    then.sort(key=lambda call: call[4])  # by seed: the better allocation's search first
+    assert len(then) == (1 if highs == "same" else 2), [c[1] for c in calls]
+    for start, units, more, end, _seed in then:
+        assert units == sum(evaluate(a, start)[1].values())
+        # each gets the work the first search left (all of it here) and runs to the end
+        assert first_end < end and work == pytest.approx(solve_module.MIP_SHARE * more)
+    assert [c[4] for c in then] == [seed + 1 + t for t in range(len(then))]
+    values = [c[1] for c in then]
+    assert values == sorted(values)
+    if highs == "better":
+        assert a.money(values[0]) == optimum.value == run.value
+        assert (then[1][0] == first).all() and values[1] == value > values[0]
+    elif highs == "worse":
+        assert (then[0][0] == first).all() and values[0] == value < values[1]
         assert a.money(value) == run.value > optimum.value
-    # the first search ends with HiGHS's share of the time; the second gets the work the
-    # first left (all of it here) and runs to the end
-    assert first_end < end and next_seed == seed + 1
-    assert work == pytest.approx(solve_module.MIP_SHARE * more)
+    else:
+        assert (then[0][0] == first).all() and values[0] == value
+        assert a.money(value) == run.value > optimum.value
 
 
 @pytest.mark.parametrize("large", [False, True])
@@ -198,9 +207,10 @@ def test_highs_allocation_is_reported_when_it_beats_the_search(large, monkeypatc
     models too large for CP-SAT (here PROVER_PAIRS is lowered), where only --mip runs it."""
     if large:
         monkeypatch.setattr(solve_module, "PROVER_PAIRS", 0)
-    monkeypatch.setattr(
-        solve_module, "improve", lambda am, start, units, *args, **kw: Outcome(start.copy(), units)
-    )
+    for module in (solve_module, lns_module):  # `lns.improve_each` calls `lns.improve`
+        monkeypatch.setattr(
+            module, "improve", lambda am, start, units, *args, **kw: Outcome(start.copy(), units)
+        )
     params = SolveParams(time_limit=20, workers=2, seed=0, lp=False, mip=True)
     better = 0
     for seed in range(8):
