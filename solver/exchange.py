@@ -151,7 +151,7 @@ class _Walk:
             if change < 0 and self._holds(touched):
                 self.kept += 1
                 continue
-            for j, before, _ in moved:
+            for j, _, _ in moved:
                 self.move(j, NO)
             for j, before, _ in moved:
                 self.move(j, before)

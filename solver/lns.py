@@ -21,9 +21,15 @@ solved to the end (optimal or infeasible) and shrinks after one cut short. A ste
 frees every pair is the whole model: solved to the end, it proves the answer optimal (on
 small instances the search ends there).
 
+The search takes turns: exchanges (`solver.exchange`: chains and cycles of case moves,
+found on the improvement graph, in an iterated local search) for EXCHANGE_WORK, then CP-SAT
+steps for STEPS_WORK, and so on. The two find different moves: the exchanges move one case
+at each of many providers at once, the steps many cases among a few providers.
+
 `improve_two` runs two searches at once, one per core, on random halves of the providers,
 and merges their moves (models of over 100 000 pairs, where the second core has nothing
-better to do).
+better to do). `improve_each` runs one search from each of two allocations, one per core
+(after HiGHS's phase: its allocation and the search's own).
 
 Every step is limited in CP-SAT's deterministic time and the search in the sum of it, so
 the steps and their answers are the same for the same seed unless the wall-clock deadline
@@ -84,14 +90,16 @@ def improve(
     stop: Callable[[int], bool] = lambda units: False,
     report: Callable[[int], None] | None = None,
     allowed: np.ndarray | None = None,
+    steps_first: bool = False,
 ) -> Outcome:
-    """Improve `assign` (worth `units`) by LNS steps until `work` deterministic seconds are
-    spent, the wall clock reaches `deadline`, or `stop(value)` is true (e.g. a proven bound).
+    """Improve `assign` (worth `units`) by exchanges and LNS steps, taking turns (the
+    steps first with `steps_first`), until `work` deterministic seconds are spent, the wall
+    clock reaches `deadline`, or `stop(value)` is true (e.g. a proven bound).
 
     The model's hint must be `assign`'s (`AllocationModel.set_hint`); on return it is the
     returned allocation's. `scores` ranks each case's pairs (lower is better); pairs marked
-    in `fixed` stay 0; `report` is called with each better value; steps choose providers
-    only among those marked in `allowed` (default all).
+    in `fixed` stay 0; `report` is called with each better value; cases move only among the
+    providers marked in `allowed` (default all).
     """
     a = am.arrays
     started = time.perf_counter()
@@ -110,7 +118,7 @@ def improve(
     to_pairs = n_allowed >= PAIRS_FROM
     reachable = best & allowed[pp]  # where a freed case may go in a step to the best pairs
     exchanges = Exchanges(am, hi > 0) if EXCHANGE_WORK else None
-    steps_until = 0.0  # CP-SAT steps until `spent` reaches this, then exchanges
+    steps_until = STEPS_WORK if steps_first else 0.0  # steps until `spent` reaches this
 
     def keep(assign: np.ndarray) -> None:
         out.assign = assign
@@ -187,7 +195,8 @@ def improve_two(
     """`improve` with two searches at once, one per core, on two copies of the model (the
     same but for the CP-SAT objects; their hints `assign`'s), in rounds: each round splits
     the providers into two halves at random, each search improves the allocation on its
-    half for ROUND_WORK deterministic seconds (`work` counts both), and their moves are
+    half for ROUND_WORK deterministic seconds (`work` counts both; exchanges first in even
+    rounds, steps first in odd ones, so the rounds take turns), and their moves are
     merged when they touch different cases and the merge keeps every rule (the greedy
     keeps all of it) and beats both; else the better search's allocation goes on. The
     rounds are deterministic, so the result is the same for a seed unless the wall clock
@@ -203,7 +212,8 @@ def improve_two(
             share = min(ROUND_WORK, (work - out.work) / 2)
             searches = [
                 pool.submit(improve, models[t], out.assign, out.units, share, deadline,
-                            seed + 7919 * rounds + t, scores, fixed, stop, allowed=allowed)
+                            seed + 7919 * rounds + t, scores, fixed, stop, allowed=allowed,
+                            steps_first=rounds % 2 == 1)
                 for t, allowed in enumerate((half, ~half))
             ]  # fmt: skip
             found = [s.result() for s in searches]  # in order: deterministic
@@ -220,7 +230,7 @@ def improve_two(
             out.steps += sum(o.steps for o in found)
             out.work += sum(o.work for o in found)
             rounds += 1
-            if not any(o.steps for o in found):  # nothing to search (too few providers)
+            if not any(o.work for o in found):  # nothing to search (too few providers)
                 break
             if best.units < out.units:
                 out.assign, out.units = best.assign, best.units

@@ -19,6 +19,7 @@ import pytest
 from bruteforce import RandomChooser, brute_force, random_instance_dict, to_json
 from test_columns import _gap
 
+import solver.exchange as exchange_module
 import solver.lns as lns_module
 from solver import SolveParams, solve, validate_instance
 from solver.arrays import derive
@@ -215,3 +216,22 @@ def test_solve_with_two_searches_keeps_every_rule(monkeypatch):
     assert res.params["mip"] is None
     report = check(inst, json.loads(json.dumps(res.to_dict())))
     assert report.ok and report.evaluation.objective == res.objective
+
+
+def test_exchanges_and_steps_take_turns(monkeypatch):
+    """Exchanges first (no CP-SAT step within EXCHANGE_WORK, here with no end to the kicks
+    before that), or steps first; the steps improve on the exchanges' allocation."""
+    monkeypatch.setattr(exchange_module, "IDLE_KICKS", 10**9)
+    _inst, a, am, start, units = _gap_model(10, 100, 6)
+    none = np.zeros(am.n_pairs, bool)
+    scores = am.pair_costs()
+    first = improve(am, start, units, lns_module.EXCHANGE_WORK, float("inf"), 0, scores, none)
+    assert first.steps == 0 and first.units < units
+    am.set_hint(start)
+    steps = improve(am, start, units, lns_module.STEPS_WORK, float("inf"), 0, scores, none,
+                    steps_first=True)  # fmt: skip
+    assert steps.steps > 0 and steps.units < units
+    am.set_hint(first.assign)
+    after = improve(am, first.assign, first.units, lns_module.STEPS_WORK, float("inf"), 0,
+                    scores, none, steps_first=True)  # fmt: skip
+    assert after.steps > 0 and after.units < first.units
