@@ -215,7 +215,8 @@ class _Graph:
         # arc i -> j: case i goes to j's provider, which j leaves
         to = cost[:, at]  # [i, j]: i's cost at j's provider
         fits = self.hours[:, at] <= (self.room[at] + self.here_hours)[None, :]
-        arc = np.where(fits & (to < BIG) & (at[:, None] != at[None, :]), to - self.now[:, None], BIG)
+        elsewhere = at[:, None] != at[None, :]
+        arc = np.where(fits & (to < BIG) & elsewhere, to - self.now[:, None], BIG)
         # the chain's last case goes to a provider with room (a path exchange)
         end = (self.hours <= self.room[None, :]) & (self.places > 0)[None, :] & (cost < BIG)
         end[rows, at] = False
@@ -265,6 +266,6 @@ class _Graph:
         for pred in reversed(preds[:depth]):
             chain.append(int(pred[chain[-1]]))
         chain.reverse()  # the first case leaves its provider, each next takes its place
-        moves = [(x, int(at[y])) for x, y in zip(chain, chain[1:])]
+        moves = [(x, int(at[y])) for x, y in zip(chain[:-1], chain[1:], strict=True)]
         moves.append((last, to_end if to_end != NO else int(at[chain[0]])))
         return moves, layers

@@ -126,7 +126,8 @@ def test_every_rule_holds_and_the_value_is_exact_on_random_instances(seed):
     _, units, found = _search(inst, start, 0.2, seed)
     ev = _independent(inst, a, found.assign)
     assert ev.feasible, ev.violations
-    assert ev.objective == a.money(found.units) == a.money(sum(evaluate(a, found.assign)[1].values()))
+    again = sum(evaluate(a, found.assign)[1].values())
+    assert ev.objective == a.money(found.units) == a.money(again)
     assert found.units <= units
     best, _ = brute_force(inst)
     assert best is not None and ev.objective >= best
