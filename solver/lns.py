@@ -269,6 +269,7 @@ def improve_each(
     models[0].set_hint(out.assign)
     out.steps, out.improved = sum(o.steps for o in found), sum(o.improved for o in found)
     out.work = sum(o.work for o in found)
+    out.proven = any(o.proven and o.units == out.units for o in found)  # a tie: both optimal
     return out
 
 
