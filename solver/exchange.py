@@ -137,8 +137,10 @@ class _Walk:
         found; an exchange that breaks a rule or costs more than priced is undone and its
         cases are left out of the graph."""
         frozen = np.zeros(len(cases), bool)
+        graph = None  # rebuilt after each exchange kept (an undone one changes nothing)
         while self.spent < work and time.perf_counter() < deadline and len(cases) >= 2:
-            graph = _Graph(self, cases)
+            if graph is None:
+                graph = _Graph(self, cases)
             chain, layers = graph.best(frozen)
             self.spent += CELL_WORK * (len(cases) ** 2 + LAYER_CELLS) * layers
             if chain is None:
@@ -150,6 +152,7 @@ class _Walk:
             touched = np.array([i for _, i in chain] + [int(graph.at[n]) for n, _ in chain])
             if change < 0 and self._holds(touched):
                 self.kept += 1
+                graph = None
                 continue
             for j, _, _ in moved:
                 self.move(j, NO)

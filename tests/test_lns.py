@@ -235,3 +235,15 @@ def test_exchanges_and_steps_take_turns(monkeypatch):
     after = improve(am, first.assign, first.units, lns_module.STEPS_WORK, float("inf"), 0,
                     scores, none, steps_first=True)  # fmt: skip
     assert after.steps > 0 and after.units < first.units
+
+
+def test_two_searches_go_on_after_a_round_of_exchanges_alone(monkeypatch):
+    """With no end to the kicks, the first round of `improve_two` is exchanges only (no
+    CP-SAT step): its gain is kept and the next round, steps first, still runs."""
+    monkeypatch.setattr(exchange_module, "IDLE_KICKS", 10**9)
+    _inst, a, am, start, units = _gap_model(12, 120, 5)
+    models = (am, am.copy())
+    none = np.zeros(am.n_pairs, bool)
+    work = 4 * lns_module.ROUND_WORK  # two rounds of two searches
+    out = improve_two(models, start, units, work, float("inf"), 3, am.pair_costs(), none)
+    assert out.units < units and out.steps > 0 and out.work >= work - 1e-9
