@@ -219,9 +219,10 @@ def test_solve_with_two_searches_keeps_every_rule(monkeypatch):
 
 
 def test_exchanges_and_steps_take_turns(monkeypatch):
-    """Exchanges first (no CP-SAT step within EXCHANGE_WORK, here with no end to the kicks
-    before that), or steps first; the steps improve on the exchanges' allocation."""
-    monkeypatch.setattr(exchange_module, "IDLE_KICKS", 10**9)
+    """Exchanges first (no CP-SAT step within EXCHANGE_WORK, here with no end to the
+    descents before that), or steps first; the steps improve on the exchanges' allocation
+    or prove it optimal."""
+    monkeypatch.setattr(exchange_module, "IDLE_ROUNDS", 10**9)
     _inst, a, am, start, units = _gap_model(10, 100, 6)
     none = np.zeros(am.n_pairs, bool)
     scores = am.pair_costs()
@@ -234,13 +235,14 @@ def test_exchanges_and_steps_take_turns(monkeypatch):
     am.set_hint(first.assign)
     after = improve(am, first.assign, first.units, lns_module.STEPS_WORK, float("inf"), 0,
                     scores, none, steps_first=True)  # fmt: skip
-    assert after.steps > 0 and after.units < first.units
+    assert after.steps > 0 and (after.units < first.units or after.proven)
+    assert after.units <= first.units
 
 
 def test_two_searches_go_on_after_a_round_of_exchanges_alone(monkeypatch):
-    """With no end to the kicks, the first round of `improve_two` is exchanges only (no
+    """With no end to the descents, the first round of `improve_two` is exchanges only (no
     CP-SAT step): its gain is kept and the next round, steps first, still runs."""
-    monkeypatch.setattr(exchange_module, "IDLE_KICKS", 10**9)
+    monkeypatch.setattr(exchange_module, "IDLE_ROUNDS", 10**9)
     _inst, a, am, start, units = _gap_model(12, 120, 5)
     models = (am, am.copy())
     none = np.zeros(am.n_pairs, bool)
