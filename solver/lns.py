@@ -22,7 +22,7 @@ frees every pair is the whole model: solved to the end, it proves the answer opt
 small instances the search ends there).
 
 The search takes turns: exchanges (`solver.exchange`: chains and cycles of case moves,
-found on the improvement graph, in an iterated local search) for EXCHANGE_WORK, then CP-SAT
+found on the improvement graph, in a strategic oscillation) for EXCHANGE_WORK, then CP-SAT
 steps for STEPS_WORK, and so on. The two find different moves: the exchanges move one case
 at each of many providers at once, the steps many cases among a few providers.
 

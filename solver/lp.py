@@ -62,17 +62,21 @@ class Relaxation:
     bound: int  # proven lower bound on the objective, money units (constant included)
     lagrangian: float  # L(y) less its rounding margin, constant included (bound = ceil)
     reduced_costs: np.ndarray  # d_k per pair variable, money units
+    # per case with pairs, in case order: its term of L(y), the cheapest d of its pairs
+    # (or 0 when it may stay unassigned and none is negative): the multiplier of its
+    # placement row that these duals imply (`solver.lagrange` starts from it)
+    case_terms: np.ndarray
     values: np.ndarray  # the LP's x per pair variable
     engine: str
     seconds: float
 
     def fixable(self, upper: int) -> np.ndarray:
         """Pairs that no allocation worth `upper` or less uses (safe to fix to 0)."""
-        margin = _margin(abs(self.lagrangian) + np.abs(self.reduced_costs))
+        margin = rounding_margin(abs(self.lagrangian) + np.abs(self.reduced_costs))
         return self.lagrangian + self.reduced_costs - margin > upper
 
 
-def _margin(size: float) -> float:
+def rounding_margin(size: float) -> float:
     """Rounding error allowance of a float64 sum whose terms' magnitudes sum to `size`
     (each term carries a relative error near 1e-16; this allows 10 000 times that)."""
     return 1e-12 * abs(size) + 1e-6
@@ -149,9 +153,10 @@ def _rows(am: AllocationModel) -> _Rows:
 
 def _lagrangian(
     rows: _Rows, y: np.ndarray, exact: bool = True
-) -> tuple[float, float, np.ndarray, np.ndarray]:
-    """L(y) (no constant, less no margin yet), the size of its terms, d, and the
-    subproblem's solution (pair booleans and the other variables at their bounds).
+) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
+    """L(y) (no constant, less no margin yet), the size of its terms, d, the
+    subproblem's solution (pair booleans and the other variables at their bounds), and
+    each case's term.
     `exact=False` (inside the subgradient loop) sums with plain float64."""
     y = y.copy()
     y[(y > 0) & np.isinf(rows.lo)] = 0.0  # a dual on an infinite side is worthless
@@ -183,10 +188,10 @@ def _lagrangian(
         d[:n] = dx - np.repeat(cases, counts)
     terms = [side, cases, others]
     if not exact:
-        return float(sum(t.sum() for t in terms)), 0.0, d, x
+        return float(sum(t.sum() for t in terms)), 0.0, d, x, cases
     value = sum(math.fsum(t.tolist()) for t in terms)
     size = sum(math.fsum(np.abs(t).tolist()) for t in terms)
-    return value, size, d, x
+    return value, size, d, x, cases
 
 
 def relax(am: AllocationModel, time_limit: float, upper: int | None = None) -> Relaxation | None:
@@ -203,8 +208,8 @@ def relax(am: AllocationModel, time_limit: float, upper: int | None = None) -> R
     y[free] = 0.0
     if free.any() and upper is not None:
         y = _subgradient(rows, upper - rows.constant, deadline, y, free)
-    value, size, d, x = _lagrangian(rows, y)
-    value -= _margin(size)
+    value, size, d, x, cases = _lagrangian(rows, y)
+    value -= rounding_margin(size)
     if not math.isfinite(value):
         return None
     n = am.n_pairs
@@ -215,6 +220,7 @@ def relax(am: AllocationModel, time_limit: float, upper: int | None = None) -> R
         bound=math.ceil(value) + rows.constant,
         lagrangian=value + rows.constant,
         reduced_costs=d[:n],
+        case_terms=cases,
         values=np.where(solved, values, x)[:n],
         engine=engine,
         seconds=time.perf_counter() - started,
@@ -321,7 +327,7 @@ def _subgradient(
     for _ in range(iterations):
         if time.perf_counter() > deadline:
             break
-        value, _, _, x = _lagrangian(scaled, u - v, exact=False)
+        value, _, _, x, _ = _lagrangian(scaled, u - v, exact=False)
         if value > best + 1e-9 * abs(best) if math.isfinite(best) else True:
             best, best_y, stall = value, u - v, 0
         else:

@@ -19,6 +19,7 @@ from solver.columns import dive
 from solver.conflicts import lock_conflicts
 from solver.heuristic import evaluate, greedy
 from solver.instance import Instance
+from solver.lagrange import knapsack_bound
 from solver.lns import improve, improve_each, improve_two
 from solver.lp import Relaxation, relax
 from solver.mip import Mip
@@ -86,6 +87,8 @@ class SolveParams:
 
 # Share of the time limit the LP relaxation may use before CP-SAT starts.
 LP_SHARE = 0.25
+# Share of the time limit for the knapsack bound after the LP (`solver.lagrange`).
+KNAPSACK_SHARE = 0.05
 # Share of the time left after the LP that goes to the neighbourhood search; CP-SAT on the
 # whole model gets the rest (and proves optimality where it can).
 LNS_SHARE = 0.5
@@ -170,6 +173,11 @@ def solve(
                 start, start_units = guided, guided_units
                 watch.record(start_units, None)
             fixed = _fix(am, relaxation, start, start_units, fixed)
+            if not _proven(start_units, lp_bound) and KNAPSACK_SHARE:
+                until = time.perf_counter() + KNAPSACK_SHARE * params.time_limit
+                lp_bound = _best(lp_bound, knapsack_bound(am, relaxation, start_units, until))
+                if lp_bound > relaxation.bound:
+                    watch.record(None, lp_bound)
     if start is not None:
         am.set_hint(start)
     prover = _Prover(am, params, watch, deadline)
