@@ -36,12 +36,18 @@ from solver.model import AllocationModel
 KNAPSACK_CELLS = 2_000_000  # items x hours solved exactly, per provider
 ITERATIONS = 400  # subgradient steps at most
 STALL = 15  # steps without a better bound before the step size halves
+# Work is counted in cells of the knapsack tables, each item standing for ITEM_CELLS more
+# (its numpy calls), at CELL_WORK deterministic seconds a cell: the same bound for the
+# same model on every run unless the wall clock stops the steps first.
+CELL_WORK, ITEM_CELLS = 2e-9, 2_000
 
 
 def knapsack_bound(
-    am: AllocationModel, relaxation: Relaxation, upper: int, deadline: float
+    am: AllocationModel, relaxation: Relaxation, upper: int, work: float, deadline: float
 ) -> int | None:
-    """The best L(u) found by the deadline (money units, constant included). None where
+    """The best L(u) found within `work` deterministic seconds or by the wall-clock
+    `deadline` (money units, constant included), steering towards `upper`, a known
+    allocation's value. None where
     the model has auxiliary terms below 0 (then dropping them is no relaxation), or where
     L is below the LP's value at the LP's own multipliers (on pure assignment models it
     never is; elsewhere the rules dropped matter, and the steps rarely make up for them in
@@ -75,15 +81,18 @@ def knapsack_bound(
         value = math.fsum(u.tolist()) - value
         size += math.fsum(np.abs(u).tolist())
         value -= rounding_margin(size)
-        if step == 0 and value + constant < relaxation.lagrangian:
-            return None  # below the LP at its own duals: the rules dropped matter here
+        if step == 0 and value + constant < relaxation.lagrangian - 1:
+            # below the LP at its own multipliers (equal on pure assignment models when no
+            # knapsack gains on the LP, up to rounding): the rules dropped matter here
+            return None
         if value > best:
             best, stall = value, 0
         else:
             stall += 1
             if stall >= STALL:
                 theta, stall = theta / 2, 0
-        if time.perf_counter() > deadline or theta < 1e-3:
+        spent = sacks.cells * CELL_WORK
+        if spent > work or time.perf_counter() > deadline or theta < 1e-3:
             break
         g = 1.0 - np.bincount(group, weights=x, minlength=len(first))
         g[~placed & (u >= 0) & (g > 0)] = 0.0  # projected: u stays <= 0 where it must
@@ -103,6 +112,7 @@ class _Knapsacks:
         order = np.argsort(provider, kind="stable")
         bounds = np.searchsorted(provider[order], np.arange(len(capacity) + 1))
         self.items = [order[bounds[i] : bounds[i + 1]] for i in range(len(capacity))]
+        self.cells = 0  # work done, in cells (see CELL_WORK)
 
     def solve(self, profit: np.ndarray) -> tuple[float, float, np.ndarray]:
         """The summed best profit (an upper bound where Dantzig's), the size of its terms
@@ -114,10 +124,12 @@ class _Knapsacks:
             if not len(items):
                 continue
             capacity = int(self.capacity[i])
-            if len(items) * (capacity + 1) <= KNAPSACK_CELLS:
+            exact = len(items) * (capacity + 1) <= KNAPSACK_CELLS
+            if exact:
                 value, chosen = _exact(profit[items], self.hours[items], capacity)
             else:
                 value, chosen = _dantzig(profit[items], self.hours[items], capacity)
+            self.cells += len(items) * ((capacity + 1 if exact else 0) + ITEM_CELLS)
             x[items[chosen]] = 1.0
             total += value
             size += float(profit[items].sum())

@@ -87,7 +87,8 @@ class SolveParams:
 
 # Share of the time limit the LP relaxation may use before CP-SAT starts.
 LP_SHARE = 0.25
-# Share of the time limit for the knapsack bound after the LP (`solver.lagrange`).
+# Share of the time limit for the knapsack bound after the LP (`solver.lagrange`), in its
+# deterministic work.
 KNAPSACK_SHARE = 0.05
 # Share of the time left after the LP that goes to the neighbourhood search; CP-SAT on the
 # whole model gets the rest (and proves optimality where it can).
@@ -174,8 +175,10 @@ def solve(
                 watch.record(start_units, None)
             fixed = _fix(am, relaxation, start, start_units, fixed)
             if not _proven(start_units, lp_bound) and KNAPSACK_SHARE:
-                until = time.perf_counter() + KNAPSACK_SHARE * params.time_limit
-                lp_bound = _best(lp_bound, knapsack_bound(am, relaxation, start_units, until))
+                work = KNAPSACK_SHARE * params.time_limit
+                until = time.perf_counter() + 2 * work  # in case the work runs slow
+                better = knapsack_bound(am, relaxation, start_units, work, until)
+                lp_bound = _best(lp_bound, better)
                 if lp_bound > relaxation.bound:
                     watch.record(None, lp_bound)
     if start is not None:

@@ -47,7 +47,7 @@ def test_the_bound_never_exceeds_the_optimum(place_all, cells, monkeypatch):
         relaxation = relax(am, 10, upper)
         assert relaxation is not None
         # Every step's L(u) is checked: no stop where it starts below the LP.
-        bound = knapsack_bound(am, replace(relaxation, lagrangian=-math.inf), upper, FAR)
+        bound = knapsack_bound(am, replace(relaxation, lagrangian=-math.inf), upper, FAR, FAR)
         if bound is None:  # an auxiliary term below 0
             continue
         assert Fraction(bound, a.money_scale) <= best, f"{bound}, optimum {best}; {to_json(doc)}"
@@ -75,7 +75,7 @@ def test_on_a_tight_gap_instance_the_bound_is_above_the_lp_and_below_the_optimum
     assert optimum.status == "optimal"
     upper = int(optimum.objective * a.money_scale)
     relaxation = relax(am, 10, upper)
-    bound = knapsack_bound(am, relaxation, upper, FAR)
+    bound = knapsack_bound(am, relaxation, upper, FAR, FAR)
     assert relaxation.bound < bound <= upper
 
 
