@@ -8,6 +8,7 @@ peers) on a small public instance whose optimum is known.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import itertools
 import json
 import random
@@ -236,3 +237,21 @@ def test_bench_gap_csv_matches_json_and_prints_summary(
     assert any(line.startswith("chu1997/a05100") for line in lines)
     assert any(line.startswith("ours: gap to best known mean") for line in lines)
     assert sum(line.startswith(tuple(f"{p}: gap" for p in PEERS)) for line in lines) == 3
+
+
+def test_the_unseen_instances_are_gap_files_of_yagiuras_sizes(tmp_path):
+    """`benchmarks/unseen_gap.py` writes readable type d and e instances, the same for a seed."""
+    path = ROOT / "benchmarks" / "unseen_gap.py"
+    spec = importlib.util.spec_from_file_location("unseen_gap", path)
+    unseen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(unseen)
+    files = unseen.write_all(tmp_path / "a", 3)
+    assert [f.name for f in files[:3]] == ["d10400", "d20400", "d40400"] and len(files) == 18
+    for f in files:
+        gap = read_gap(f)
+        agents, jobs = len(gap.capacity), len(gap.cost[0])
+        assert f.name.endswith(f"{agents}{jobs}")
+        assert all(max(row) <= cap for row, cap in zip(gap.use, gap.capacity, strict=True))
+        assert min(min(row) for row in gap.use) >= 1
+    again = unseen.write_all(tmp_path / "b", 3)
+    assert all(x.read_text() == y.read_text() for x, y in zip(files, again, strict=True))
