@@ -239,12 +239,19 @@ def test_bench_gap_csv_matches_json_and_prints_summary(
     assert sum(line.startswith(tuple(f"{p}: gap" for p in PEERS)) for line in lines) == 3
 
 
+def unseen_gap():
+    """`benchmarks/unseen_gap.py` as a module (the benchmarks are no package)."""
+    spec = importlib.util.spec_from_file_location(
+        "unseen_gap", ROOT / "benchmarks" / "unseen_gap.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_the_unseen_instances_are_gap_files_of_yagiuras_sizes(tmp_path):
     """`benchmarks/unseen_gap.py` writes readable type d and e instances, the same for a seed."""
-    path = ROOT / "benchmarks" / "unseen_gap.py"
-    spec = importlib.util.spec_from_file_location("unseen_gap", path)
-    unseen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(unseen)
+    unseen = unseen_gap()
     files = unseen.write_all(tmp_path / "a", 3)
     assert [f.name for f in files[:3]] == ["d10400", "d20400", "d40400"] and len(files) == 18
     for f in files:

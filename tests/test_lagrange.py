@@ -13,11 +13,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from bruteforce import RandomChooser, brute_force, random_instance_dict, to_json
-from test_exchange import _full
+from test_gap import unseen_gap
 
 import solver.lagrange as lagrange
 from solver import SolveParams, solve, validate_instance
 from solver.arrays import derive
+from solver.gap import gap_instance, parse_gap
 from solver.lagrange import _dantzig, _exact, knapsack_bound
 from solver.lp import relax
 from solver.model import build_model
@@ -59,12 +60,10 @@ def test_the_bound_never_exceeds_the_optimum(place_all, cells, monkeypatch):
 
 
 def _type_d(agents: int, jobs: int, seed: int):
-    """A small GAP instance of Chu and Beasley's type d (costs against hours, 80 % full)."""
-    rng = random.Random(seed)
-    use = [[rng.randint(1, 100) for _ in range(jobs)] for _ in range(agents)]
-    cost = [[111 - u + rng.randint(-10, 10) for u in row] for row in use]
-    capacity = [int(0.8 * sum(row) / agents) for row in use]
-    return _full(cost, use, capacity, f"d{agents}x{jobs}")
+    """A small GAP instance of Chu and Beasley's type d (costs against hours, 80 % full),
+    made by the unseen set's generator."""
+    text = unseen_gap().instance("d", agents, jobs, random.Random(seed))
+    return gap_instance(parse_gap(text, f"d{agents}x{jobs}"))
 
 
 def test_on_a_tight_gap_instance_the_bound_is_above_the_lp_and_below_the_optimum():
